@@ -1,0 +1,204 @@
+//! Talking to cargo: building test binaries and running clippy, read through cargo's
+//! machine-readable output.
+
+use anyhow::{anyhow, Context, Result};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+/// What one build found for one package.
+#[derive(Debug, Default)]
+pub struct PackageBuild {
+    pub test_binaries: Vec<PathBuf>,
+    /// Errors and warnings as cargo renders them.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub level: String,
+    pub code: Option<String>,
+    pub rendered: String,
+}
+
+impl PackageBuild {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.level == "error")
+    }
+
+    pub fn rendered(&self) -> String {
+        self.diagnostics
+            .iter()
+            .map(|d| d.rendered.as_str())
+            .collect()
+    }
+}
+
+/// The results of one cargo invocation, by package manifest path.
+#[derive(Debug)]
+pub struct Build {
+    pub packages: HashMap<PathBuf, PackageBuild>,
+    pub success: bool,
+    /// cargo's own complaints (a broken manifest, a missing package), which are not JSON.
+    pub cargo_errors: String,
+}
+
+impl Build {
+    pub fn package(&self, manifest: &Path) -> Option<&PackageBuild> {
+        self.packages.get(manifest)
+    }
+}
+
+/// A crate to build: its package name and manifest.
+pub struct Target<'a> {
+    pub package: &'a str,
+    pub manifest: PathBuf,
+}
+
+fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+fn message_format(color: bool) -> &'static str {
+    if color {
+        "json-diagnostic-rendered-ansi"
+    } else {
+        "json"
+    }
+}
+
+/// Builds the test binaries of `targets` in one cargo invocation, without running them.
+pub async fn build_tests(
+    root: &Path,
+    targets: &[Target<'_>],
+    color: bool,
+    progress: impl FnMut(&str),
+) -> Result<Build> {
+    let mut cmd = Command::new(cargo_program());
+    // `build --tests` is `test --no-run` that can keep going past a crate that does not compile.
+    cmd.args([
+        "build",
+        "--tests",
+        "--keep-going",
+        "--message-format",
+        message_format(color),
+    ]);
+    for target in targets {
+        cmd.args(["-p", target.package]);
+    }
+    run_cargo(cmd, root, progress).await
+}
+
+/// Runs clippy on the libraries of `targets` with `lints` warned and every other clippy lint allowed.
+pub async fn clippy(
+    root: &Path,
+    targets: &[Target<'_>],
+    lints: &[String],
+    color: bool,
+    progress: impl FnMut(&str),
+) -> Result<Build> {
+    let mut cmd = Command::new(cargo_program());
+    cmd.args([
+        "clippy",
+        "--lib",
+        "--keep-going",
+        "--message-format",
+        message_format(color),
+    ]);
+    for target in targets {
+        cmd.args(["-p", target.package]);
+    }
+    cmd.args(["--", "-A", "clippy::all"]);
+    for lint in lints {
+        cmd.args(["-W", &format!("clippy::{lint}")]);
+    }
+    run_cargo(cmd, root, progress).await
+}
+
+async fn run_cargo(mut cmd: Command, root: &Path, mut progress: impl FnMut(&str)) -> Result<Build> {
+    cmd.current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(|err| match err.kind() {
+        std::io::ErrorKind::NotFound => {
+            anyhow!("cargo was not found on PATH: install the Rust toolchain (https://rustup.rs) and try again")
+        }
+        _ => anyhow!(err).context("cannot start cargo"),
+    })?;
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped")).lines();
+
+    let mut build = Build {
+        packages: HashMap::new(),
+        success: false,
+        cargo_errors: String::new(),
+    };
+    let (mut stdout_open, mut stderr_open) = (true, true);
+    while stdout_open || stderr_open {
+        tokio::select! {
+            line = stdout.next_line(), if stdout_open => match line.context("reading cargo's output")? {
+                Some(line) => record_message(&mut build, &line),
+                None => stdout_open = false,
+            },
+            line = stderr.next_line(), if stderr_open => match line.context("reading cargo's output")? {
+                Some(line) => {
+                    let trimmed = line.trim_start();
+                    if trimmed.starts_with("error") || !build.cargo_errors.is_empty() {
+                        build.cargo_errors.push_str(&line);
+                        build.cargo_errors.push('\n');
+                    }
+                    progress(trimmed);
+                }
+                None => stderr_open = false,
+            },
+        }
+    }
+    let status = child.wait().await.context("waiting for cargo")?;
+    build.success &= status.success();
+    Ok(build)
+}
+
+fn record_message(build: &mut Build, line: &str) {
+    let Ok(message) = serde_json::from_str::<Value>(line) else {
+        return;
+    };
+    let manifest = || message["manifest_path"].as_str().map(PathBuf::from);
+    match message["reason"].as_str() {
+        Some("compiler-artifact") => {
+            let is_test = message["profile"]["test"].as_bool() == Some(true);
+            if let (true, Some(exe), Some(manifest)) =
+                (is_test, message["executable"].as_str(), manifest())
+            {
+                build
+                    .packages
+                    .entry(manifest)
+                    .or_default()
+                    .test_binaries
+                    .push(PathBuf::from(exe));
+            }
+        }
+        Some("compiler-message") => {
+            let diagnostic = &message["message"];
+            if let (Some(rendered), Some(manifest)) = (diagnostic["rendered"].as_str(), manifest())
+            {
+                build
+                    .packages
+                    .entry(manifest)
+                    .or_default()
+                    .diagnostics
+                    .push(Diagnostic {
+                        level: diagnostic["level"].as_str().unwrap_or("").to_string(),
+                        code: diagnostic["code"]["code"].as_str().map(str::to_string),
+                        rendered: rendered.to_string(),
+                    });
+            }
+        }
+        Some("build-finished") => build.success = message["success"].as_bool() == Some(true),
+        _ => {}
+    }
+}

@@ -1,0 +1,95 @@
+//! `list`: every kata in order, with its status and points, and which one is current.
+
+use super::Workspace;
+use crate::exit;
+use crate::kata::Difficulty;
+use crate::progress::Status;
+use crate::report::json;
+use anyhow::Result;
+use colored::Colorize;
+use serde::Serialize;
+use std::process::ExitCode;
+
+#[derive(Serialize)]
+struct Row<'a> {
+    name: &'a str,
+    id: &'a str,
+    order: u32,
+    module: &'a str,
+    title: &'a str,
+    difficulty: Difficulty,
+    tags: &'a [String],
+    status: Status,
+    current: bool,
+    attempts: u32,
+    hints_shown: usize,
+    points: u32,
+    max_points: u32,
+}
+
+pub fn list(workspace: &Workspace, as_json: bool) -> Result<ExitCode> {
+    let progress = workspace.store.load()?;
+    let current = workspace.current(&progress).name.clone();
+    let rows: Vec<Row> = workspace
+        .catalogue
+        .katas
+        .iter()
+        .map(|kata| {
+            let record = progress.kata(&kata.name);
+            Row {
+                name: &kata.name,
+                id: &kata.meta.id,
+                order: kata.meta.order,
+                module: &kata.meta.module,
+                title: &kata.meta.title,
+                difficulty: kata.meta.difficulty,
+                tags: &kata.meta.tags,
+                status: record.status(),
+                current: kata.name == current,
+                attempts: record.attempts,
+                hints_shown: record.hints_shown,
+                points: record.points,
+                max_points: kata.max_points(),
+            }
+        })
+        .collect();
+    if as_json {
+        json::print(&rows)?;
+    } else {
+        print_table(&rows);
+    }
+    Ok(exit::SUCCESS.into())
+}
+
+fn print_table(rows: &[Row]) {
+    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    println!(
+        "    {:<width$}  {:<5} {:<8} {:<23} {:>6}  title",
+        "kata", "id", "level", "status", "points"
+    );
+    let mut module = "";
+    for row in rows {
+        if row.module != module {
+            module = row.module;
+            println!("{}", module.cyan().bold());
+        }
+        let marker = if row.current {
+            "▶".cyan().bold()
+        } else {
+            " ".normal()
+        };
+        let status = format!("{:<23}", row.status.label());
+        let status = match row.status {
+            Status::NotStarted => status.dimmed(),
+            Status::Failing => status.yellow(),
+            Status::Passed => status.green(),
+            Status::PassedAfterSolution => status.blue(),
+        };
+        let level = format!("{:?}", row.difficulty).to_lowercase();
+        let points = format!("{}/{}", row.points, row.max_points);
+        println!(
+            "  {marker} {:<width$}  {:<5} {:<8} {status} {points:>6}  {}",
+            row.name, row.id, level, row.title
+        );
+    }
+}

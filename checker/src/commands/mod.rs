@@ -1,0 +1,88 @@
+//! One module per command; this one holds what they share: the opened repository.
+
+pub mod hint;
+pub mod list;
+mod progress;
+mod reset;
+pub mod run;
+mod solution;
+mod verify;
+mod watch;
+
+use crate::cli::{Cli, Command};
+use crate::kata::{Catalogue, Kata};
+use crate::progress::{Progress, Store};
+use crate::repo::Repo;
+use crate::snapshots::Snapshots;
+use anyhow::Result;
+use std::process::ExitCode;
+
+pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let workspace = Workspace::open()?;
+    match cli.command.unwrap_or(Command::Watch { kata: None }) {
+        Command::Watch { kata } => watch::watch(&workspace, kata.as_deref()),
+        Command::List { json } => list::list(&workspace, json),
+        Command::Run { kata, json } => run::run(&workspace, kata.as_deref(), json),
+        Command::Hint { kata } => hint::hint(&workspace, kata.as_deref()),
+        Command::Solution { kata, yes } => solution::solution(&workspace, kata.as_deref(), yes),
+        Command::Reset { kata, undo } => reset::reset(&workspace, kata.as_deref(), undo),
+        Command::Progress { json } => progress::progress(&workspace, json),
+        Command::Verify { katas, json } => verify::verify(&workspace, &katas, json),
+    }
+}
+
+/// The repository a command works on, with its katas, progress and snapshots.
+pub struct Workspace {
+    pub repo: Repo,
+    pub catalogue: Catalogue,
+    pub store: Store,
+    pub snapshots: Snapshots,
+}
+
+impl Workspace {
+    fn open() -> Result<Workspace> {
+        let repo = Repo::discover()?;
+        let catalogue = Catalogue::load(&repo)?;
+        let snapshots = Snapshots::new(&repo);
+        snapshots.ensure(&catalogue)?;
+        Ok(Workspace {
+            store: Store::new(&repo),
+            repo,
+            catalogue,
+            snapshots,
+        })
+    }
+
+    /// The named kata, or the current one.
+    pub fn kata(&self, name: Option<&str>) -> Result<&Kata> {
+        match name {
+            Some(name) => self.catalogue.resolve(name),
+            None => Ok(self.current(&self.store.load()?)),
+        }
+    }
+
+    /// The kata the learner is on: the one recorded, else the first not done.
+    pub fn current<'a>(&'a self, progress: &Progress) -> &'a Kata {
+        let recorded = progress
+            .current
+            .as_deref()
+            .and_then(|name| self.catalogue.get(name));
+        recorded.unwrap_or_else(|| self.first_unfinished(progress, 0))
+    }
+
+    /// The first kata from position `from` on that is not done (wrapping around), or the last one.
+    pub fn first_unfinished(&self, progress: &Progress, from: usize) -> &Kata {
+        let katas = &self.catalogue.katas;
+        (0..katas.len())
+            .map(|i| &katas[(from + i) % katas.len()])
+            .find(|k| !progress.kata(&k.name).status().is_done())
+            .unwrap_or(&katas[katas.len() - 1])
+    }
+}
+
+/// A runtime for the async parts (cargo, test processes): one thread is plenty for waiting.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}

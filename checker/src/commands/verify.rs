@@ -1,0 +1,267 @@
+//! `verify`: for authors and CI. Proves that every untouched kata fails exactly as its metadata
+//! says and that every reference solution passes every test and lint.
+
+use super::{runtime, Workspace};
+use crate::events::{CrateReport, Outcome, TestStatus};
+use crate::exit;
+use crate::kata::Kata;
+use crate::report::{json, terminal};
+use crate::runner::{self, Check, Options, Side};
+use anyhow::Result;
+use colored::Colorize;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
+
+#[derive(Serialize)]
+struct Verdict {
+    kata: String,
+    untouched: String,
+    solution: String,
+    problems: Vec<String>,
+}
+
+pub fn verify(workspace: &Workspace, names: &[String], as_json: bool) -> Result<ExitCode> {
+    let katas: Vec<&Kata> = if names.is_empty() {
+        workspace.catalogue.katas.iter().collect()
+    } else {
+        names
+            .iter()
+            .map(|n| workspace.catalogue.resolve(n))
+            .collect::<Result<_>>()?
+    };
+    let checks: Vec<Check> = katas
+        .iter()
+        .flat_map(|&kata| [Side::Exercise, Side::Solution].map(|side| Check { kata, side }))
+        .collect();
+    let mut reporter = terminal::Terminal::progress_only();
+    let reports = runtime()?.block_on(runner::check(
+        &workspace.repo.root,
+        &checks,
+        &Options::new(false),
+        &mut reporter,
+    ))?;
+
+    let verdicts: Vec<Verdict> = katas
+        .iter()
+        .zip(reports.chunks(2))
+        .map(|(kata, pair)| judge(kata, &pair[0], &pair[1]))
+        .collect();
+    let ok = verdicts.iter().all(|v| v.problems.is_empty());
+    if as_json {
+        json::print(&verdicts)?;
+    } else {
+        print_table(&verdicts);
+    }
+    Ok(exit::from_passed(ok))
+}
+
+fn judge(kata: &Kata, untouched: &CrateReport, solution: &CrateReport) -> Verdict {
+    let mut problems = metadata_problems(kata);
+    let expected = &kata.meta.untouched;
+    match (expected.compiles, untouched.outcome) {
+        (false, Outcome::DidNotCompile) => {}
+        (false, _) => {
+            problems.push("untouched: compiles, but the metadata says it must not".into())
+        }
+        (true, Outcome::DidNotCompile) => problems.push(format!(
+            "untouched: does not compile:\n{}",
+            untouched.diagnostics.as_deref().unwrap_or("")
+        )),
+        (true, _) => {
+            let wanted: BTreeMap<&str, TestStatus> = kata
+                .meta
+                .tests
+                .keys()
+                .map(|name| {
+                    let status = if expected.failing.contains(name) {
+                        TestStatus::Failed
+                    } else if expected.timed_out.contains(name) {
+                        TestStatus::TimedOut
+                    } else {
+                        TestStatus::Passed
+                    };
+                    (name.as_str(), status)
+                })
+                .collect();
+            compare_tests("untouched", &wanted, untouched, &mut problems);
+            let fired: BTreeSet<&str> = untouched
+                .lints
+                .iter()
+                .filter(|l| !l.clean)
+                .map(|l| l.lint.as_str())
+                .collect();
+            let listed: BTreeSet<&str> = expected.lints.iter().map(String::as_str).collect();
+            if fired != listed {
+                problems.push(format!(
+                    "untouched: lints firing {fired:?}, metadata says {listed:?}"
+                ));
+            }
+        }
+    }
+    let all_pass: BTreeMap<&str, TestStatus> = kata
+        .meta
+        .tests
+        .keys()
+        .map(|n| (n.as_str(), TestStatus::Passed))
+        .collect();
+    if solution.outcome == Outcome::DidNotCompile {
+        problems.push(format!(
+            "solution: does not compile:\n{}",
+            solution.diagnostics.as_deref().unwrap_or("")
+        ));
+    } else {
+        compare_tests("solution", &all_pass, solution, &mut problems);
+        for lint in solution.lints.iter().filter(|l| !l.clean) {
+            problems.push(format!(
+                "solution: clippy::{} fires:\n{}",
+                lint.lint, lint.findings
+            ));
+        }
+    }
+    Verdict {
+        kata: kata.name.clone(),
+        untouched: describe(untouched),
+        solution: describe(solution),
+        problems,
+    }
+}
+
+fn compare_tests(
+    side: &str,
+    wanted: &BTreeMap<&str, TestStatus>,
+    report: &CrateReport,
+    problems: &mut Vec<String>,
+) {
+    for test in &report.tests {
+        match wanted.get(test.name.as_str()) {
+            None => problems.push(format!(
+                "{side}: test `{}` is not listed in kata.toml [tests]",
+                test.name
+            )),
+            Some(&status) if status != test.status => problems.push(format!(
+                "{side}: `{}` {}, expected {}{}",
+                test.name,
+                label(test.status),
+                label(status),
+                test.message
+                    .as_deref()
+                    .map(|m| format!("\n{m}"))
+                    .unwrap_or_default()
+            )),
+            Some(_) => {}
+        }
+    }
+}
+
+fn metadata_problems(kata: &Kata) -> Vec<String> {
+    let meta = &kata.meta;
+    let mut problems = Vec::new();
+    let listed = meta
+        .untouched
+        .failing
+        .iter()
+        .chain(&meta.untouched.timed_out);
+    for name in listed.filter(|n| !meta.tests.contains_key(*n)) {
+        problems.push(format!(
+            "metadata: [untouched] names `{name}`, which is not in [tests]"
+        ));
+    }
+    for lint in meta
+        .untouched
+        .lints
+        .iter()
+        .filter(|l| !meta.clippy_lints.contains(l))
+    {
+        problems.push(format!(
+            "metadata: [untouched] lint `{lint}` is not in clippy_lints"
+        ));
+    }
+    let prefix = kata
+        .name
+        .split('-')
+        .next()
+        .and_then(|n| n.parse::<u32>().ok());
+    if prefix != Some(meta.order) {
+        problems.push(format!(
+            "metadata: order {} does not match the folder number",
+            meta.order
+        ));
+    }
+    if meta.hints.len() < 2 {
+        problems.push("metadata: a kata needs at least two hints".into());
+    }
+    if !kata.solution_dir.join("Cargo.toml").is_file() {
+        problems.push(format!("solutions/{} is missing", kata.name));
+    }
+    problems
+}
+
+fn label(status: TestStatus) -> &'static str {
+    match status {
+        TestStatus::Passed => "passed",
+        TestStatus::Failed => "failed",
+        TestStatus::TimedOut => "timed out",
+        TestStatus::Missing => "is missing",
+    }
+}
+
+fn describe(report: &CrateReport) -> String {
+    match report.outcome {
+        Outcome::DidNotCompile => "does not compile".into(),
+        _ => {
+            let passed = report
+                .tests
+                .iter()
+                .filter(|t| t.status == TestStatus::Passed)
+                .count();
+            let lints = report.lints.iter().filter(|l| !l.clean).count();
+            let lints = if lints > 0 {
+                format!(", {lints} lint(s)")
+            } else {
+                String::new()
+            };
+            format!("{passed}/{} pass{lints}", report.tests.len())
+        }
+    }
+}
+
+fn print_table(verdicts: &[Verdict]) {
+    let width = verdicts
+        .iter()
+        .map(|v| v.kata.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:<width$}  {:<22} {:<14} verdict",
+        "kata", "untouched", "solution"
+    );
+    for v in verdicts {
+        let verdict = if v.problems.is_empty() {
+            "ok".green()
+        } else {
+            "MISMATCH".red().bold()
+        };
+        println!(
+            "{:<width$}  {:<22} {:<14} {verdict}",
+            v.kata, v.untouched, v.solution
+        );
+    }
+    for v in verdicts.iter().filter(|v| !v.problems.is_empty()) {
+        println!("\n{}", v.kata.bold());
+        for problem in &v.problems {
+            println!("  - {}", problem.replace('\n', "\n    "));
+        }
+    }
+    let bad = verdicts.iter().filter(|v| !v.problems.is_empty()).count();
+    let summary = format!("{} katas verified, {bad} mismatched", verdicts.len());
+    println!(
+        "\n{}",
+        if bad == 0 {
+            summary.green()
+        } else {
+            summary.red()
+        }
+    );
+}

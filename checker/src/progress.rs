@@ -1,0 +1,205 @@
+//! The learner's progress: one versioned JSON file in `.kata/`, changed under a lock and written
+//! atomically (temporary file, then rename), so concurrent commands never corrupt it.
+
+use crate::events::{CrateReport, Outcome};
+use crate::repo::Repo;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The version of the progress file this checker writes and reads.
+pub const VERSION: u32 = 1;
+const FILE: &str = "progress.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Progress {
+    pub version: u32,
+    /// The kata `watch` and `run` work on when none is named.
+    pub current: Option<String>,
+    #[serde(default)]
+    pub katas: BTreeMap<String, KataProgress>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct KataProgress {
+    pub attempts: u32,
+    pub hints_shown: usize,
+    /// The solution was revealed before the kata first passed.
+    pub solution_revealed: bool,
+    /// The outcome of the latest run.
+    pub last_outcome: Option<Outcome>,
+    pub points: u32,
+    pub max_points: u32,
+    /// Unix seconds of the first run that passed.
+    pub first_passed_at: Option<u64>,
+    pub last_run_at: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    NotStarted,
+    Failing,
+    Passed,
+    PassedAfterSolution,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::NotStarted => "not started",
+            Status::Failing => "failing",
+            Status::Passed => "passed",
+            Status::PassedAfterSolution => "passed (solution seen)",
+        }
+    }
+
+    pub fn is_done(self) -> bool {
+        matches!(self, Status::Passed | Status::PassedAfterSolution)
+    }
+}
+
+impl KataProgress {
+    pub fn status(&self) -> Status {
+        match self.last_outcome {
+            None => Status::NotStarted,
+            Some(Outcome::Passed) if self.solution_revealed => Status::PassedAfterSolution,
+            Some(Outcome::Passed) => Status::Passed,
+            Some(_) => Status::Failing,
+        }
+    }
+
+    pub fn record(&mut self, report: &CrateReport) {
+        let now = unix_now();
+        self.attempts += 1;
+        self.last_outcome = Some(report.outcome);
+        self.points = report.points;
+        self.max_points = report.max_points;
+        self.last_run_at = Some(now);
+        if report.passed() && self.first_passed_at.is_none() {
+            self.first_passed_at = Some(now);
+        }
+    }
+}
+
+impl Progress {
+    pub fn kata(&self, name: &str) -> KataProgress {
+        self.katas.get(name).cloned().unwrap_or_default()
+    }
+
+    pub fn kata_mut(&mut self, name: &str) -> &mut KataProgress {
+        self.katas.entry(name.to_string()).or_default()
+    }
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Reads and changes the progress file of one repository.
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    pub fn new(repo: &Repo) -> Store {
+        Store {
+            dir: repo.state_dir(),
+        }
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.join(FILE)
+    }
+
+    /// The current progress; an empty one when there is no file yet.
+    pub fn load(&self) -> Result<Progress> {
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        let _lock = self.lock()?;
+        self.read()
+    }
+
+    /// Applies `change` to the progress under an exclusive lock and saves it atomically.
+    pub fn update<T>(&self, change: impl FnOnce(&mut Progress) -> T) -> Result<T> {
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        let _lock = self.lock()?;
+        let mut progress = self.read()?;
+        let value = change(&mut progress);
+        self.write(&progress)?;
+        Ok(value)
+    }
+
+    fn lock(&self) -> Result<File> {
+        let path = self.dir.join("progress.lock");
+        let file =
+            File::create(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("cannot lock {}", path.display()))?;
+        Ok(file)
+    }
+
+    fn read(&self) -> Result<Progress> {
+        let path = self.path();
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Progress {
+                    version: VERSION,
+                    ..Progress::default()
+                })
+            }
+            Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let value: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(value) => value,
+            Err(err) => return Err(self.set_aside(&path, &err.to_string())),
+        };
+        match value.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(VERSION) => {}
+            Some(v) => bail!(
+                "{} has version {v}, but this checker reads version {VERSION}: \
+                 update the checker (git pull) or move the file away to start afresh",
+                path.display()
+            ),
+            None => return Err(self.set_aside(&path, "it has no version")),
+        }
+        serde_json::from_value(value).map_err(|err| self.set_aside(&path, &err.to_string()))
+    }
+
+    /// Moves a corrupt file out of the way, keeping it, and explains.
+    fn set_aside(&self, path: &Path, why: &str) -> anyhow::Error {
+        let kept = self.dir.join(format!("{FILE}.corrupt-{}", unix_now()));
+        match fs::rename(path, &kept) {
+            Ok(()) => anyhow::anyhow!(
+                "the progress file {} was unreadable ({why}); it was kept as {} and the next command starts afresh",
+                path.display(),
+                kept.display()
+            ),
+            Err(err) => anyhow::anyhow!(
+                "the progress file {} is unreadable ({why}) and could not be moved aside ({err})",
+                path.display()
+            ),
+        }
+    }
+
+    fn write(&self, progress: &Progress) -> Result<()> {
+        let path = self.path();
+        let tmp = self.dir.join(format!("{FILE}.tmp-{}", std::process::id()));
+        let mut json = serde_json::to_vec_pretty(progress)?;
+        json.push(b'\n');
+        let mut file =
+            File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        file.write_all(&json)?;
+        file.sync_all()?;
+        fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))?;
+        Ok(())
+    }
+}

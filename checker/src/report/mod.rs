@@ -1,0 +1,4 @@
+//! Reporters: the ways results are shown. They listen to runner events and never start processes.
+
+pub mod json;
+pub mod terminal;

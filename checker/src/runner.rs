@@ -1,0 +1,427 @@
+//! The runner: builds the crates of a set of katas once, then runs every test in its own process,
+//! in parallel, with the kata's timeout, and turns what it saw into result events and reports.
+
+use crate::cargo::{self, Build, PackageBuild, Target};
+use crate::events::{CrateReport, Event, LintResult, Outcome, Reporter, TestResult, TestStatus};
+use crate::kata::Kata;
+use crate::process;
+use anyhow::Result;
+use futures::stream::{self, StreamExt};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::process::Command;
+
+/// Which crate of a kata to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The learner's code in `exercises/`.
+    Exercise,
+    /// The reference solution in `solutions/`, against the exercise's tests.
+    Solution,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Check<'a> {
+    pub kata: &'a Kata,
+    pub side: Side,
+}
+
+impl Check<'_> {
+    fn package(&self) -> String {
+        match self.side {
+            Side::Exercise => self.kata.exercise_package(),
+            Side::Solution => self.kata.solution_package(),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        match self.side {
+            Side::Exercise => &self.kata.exercise_dir,
+            Side::Solution => &self.kata.solution_dir,
+        }
+    }
+
+    fn manifest(&self) -> PathBuf {
+        self.dir().join("Cargo.toml")
+    }
+}
+
+pub struct Options {
+    pub color: bool,
+    pub jobs: usize,
+    /// Bytes of each output stream kept per test.
+    pub output_cap: usize,
+}
+
+impl Options {
+    pub fn new(color: bool) -> Options {
+        Options {
+            color,
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            output_cap: 64 * 1024,
+        }
+    }
+}
+
+/// One test to run: which check it belongs to, which binary holds it, its name.
+struct Job {
+    check: usize,
+    binary: PathBuf,
+    name: String,
+}
+
+/// Checks every crate in `checks` and reports each as it finishes.
+pub async fn check(
+    root: &Path,
+    checks: &[Check<'_>],
+    options: &Options,
+    reporter: &mut dyn Reporter,
+) -> Result<Vec<CrateReport>> {
+    let packages: Vec<String> = checks.iter().map(Check::package).collect();
+    let targets: Vec<Target> = checks
+        .iter()
+        .zip(&packages)
+        .map(|(check, package)| Target {
+            package,
+            manifest: check.manifest(),
+        })
+        .collect();
+
+    let build = cargo::build_tests(root, &targets, options.color, |line| {
+        reporter.event(&Event::BuildProgress(line))
+    })
+    .await?;
+    let compiled: Vec<Option<&PackageBuild>> =
+        checks.iter().map(|c| compiled_package(&build, c)).collect();
+    reporter.event(&Event::BuildFinished);
+
+    let mut jobs = Vec::new();
+    for (index, package) in compiled.iter().enumerate() {
+        for binary in package.map_or(&[][..], |p| &p.test_binaries) {
+            for name in list_tests(binary).await? {
+                jobs.push(Job {
+                    check: index,
+                    binary: binary.clone(),
+                    name,
+                });
+            }
+        }
+    }
+
+    let linted: Vec<usize> = (0..checks.len())
+        .filter(|&i| compiled[i].is_some() && !checks[i].kata.meta.clippy_lints.is_empty())
+        .collect();
+    let tests = run_tests(checks, jobs, options, reporter);
+    let lints = run_clippy(root, checks, &targets, &linted, options.color);
+    let (mut results, lint_build) = tokio::join!(tests, lints);
+    let lint_build = lint_build?;
+
+    let mut reports = Vec::new();
+    for (index, check) in checks.iter().enumerate() {
+        let report = match compiled[index] {
+            None => did_not_compile(check, &packages[index], &build),
+            Some(_) => {
+                let tests = std::mem::take(&mut results[index]);
+                let lints = lint_results(check, lint_build.as_ref());
+                assemble(check, &packages[index], tests, lints)
+            }
+        };
+        reporter.event(&Event::CrateFinished(&report));
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+/// The package's build, if it compiled.
+fn compiled_package<'b>(build: &'b Build, check: &Check) -> Option<&'b PackageBuild> {
+    build
+        .package(&check.manifest())
+        .filter(|p| !p.has_errors() && !p.test_binaries.is_empty())
+}
+
+fn did_not_compile(check: &Check, package: &str, build: &Build) -> CrateReport {
+    let rendered = build
+        .package(&check.manifest())
+        .map(PackageBuild::rendered)
+        .unwrap_or_default();
+    let diagnostics = if rendered.is_empty() {
+        build.cargo_errors.clone()
+    } else {
+        rendered
+    };
+    CrateReport {
+        kata: check.kata.name.clone(),
+        package: package.to_string(),
+        outcome: Outcome::DidNotCompile,
+        diagnostics: Some(diagnostics),
+        tests: Vec::new(),
+        lints: Vec::new(),
+        points: 0,
+        max_points: check.kata.max_points(),
+    }
+}
+
+fn assemble(
+    check: &Check,
+    package: &str,
+    mut tests: Vec<TestResult>,
+    lints: Vec<LintResult>,
+) -> CrateReport {
+    let seen: BTreeSet<String> = tests.iter().map(|t| t.name.clone()).collect();
+    for (name, &points) in &check.kata.meta.tests {
+        if !seen.contains(name) {
+            tests.push(TestResult {
+                name: name.clone(),
+                status: TestStatus::Missing,
+                message: Some(
+                    "this test was not found in the compiled tests: were the kata's tests edited?"
+                        .into(),
+                ),
+                output: String::new(),
+                duration: Duration::ZERO,
+                points: 0,
+                max_points: points,
+            });
+        }
+    }
+    tests.sort_by(|a, b| a.name.cmp(&b.name));
+    let all_passed =
+        tests.iter().all(|t| t.status == TestStatus::Passed) && lints.iter().all(|l| l.clean);
+    CrateReport {
+        kata: check.kata.name.clone(),
+        package: package.to_string(),
+        outcome: if all_passed {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        },
+        diagnostics: None,
+        points: tests.iter().map(|t| t.points).sum(),
+        max_points: check.kata.max_points(),
+        tests,
+        lints,
+    }
+}
+
+/// Asks a test binary which tests it holds.
+async fn list_tests(binary: &Path) -> Result<Vec<String>> {
+    let output = Command::new(binary)
+        .args(["--list", "--format", "terse"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Ok(stdout
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Runs every job, at most `options.jobs` at once; returns the results grouped by check.
+async fn run_tests(
+    checks: &[Check<'_>],
+    jobs: Vec<Job>,
+    options: &Options,
+    reporter: &mut dyn Reporter,
+) -> Vec<Vec<TestResult>> {
+    let mut results: Vec<Vec<TestResult>> = checks.iter().map(|_| Vec::new()).collect();
+    let mut finished = stream::iter(jobs)
+        .map(|job| async move {
+            let result = run_one(&checks[job.check], &job, options).await;
+            (job.check, result)
+        })
+        .buffer_unordered(options.jobs);
+    while let Some((index, result)) = finished.next().await {
+        reporter.event(&Event::TestFinished(&result));
+        results[index].push(result);
+    }
+    results
+}
+
+async fn run_one(check: &Check<'_>, job: &Job, options: &Options) -> TestResult {
+    let kata = check.kata;
+    let mut cmd = Command::new(&job.binary);
+    cmd.args(["--exact", &job.name, "--test-threads=1", "--color", "never"])
+        .current_dir(check.dir())
+        .env("CARGO_MANIFEST_DIR", check.dir())
+        .env("RUST_BACKTRACE", "0");
+    let max_points = kata.points_for(&job.name);
+    let finished = match process::run(cmd, kata.timeout(), options.output_cap).await {
+        Ok(finished) => finished,
+        Err(err) => {
+            return TestResult {
+                name: job.name.clone(),
+                status: TestStatus::Failed,
+                message: Some(format!("the test binary could not be started: {err}")),
+                output: String::new(),
+                duration: Duration::ZERO,
+                points: 0,
+                max_points,
+            }
+        }
+    };
+    let (status, message) = verdict(&job.name, &finished, kata);
+    TestResult {
+        name: job.name.clone(),
+        points: if status == TestStatus::Passed {
+            max_points
+        } else {
+            0
+        },
+        max_points,
+        status,
+        message,
+        output: join_output(&finished),
+        duration: finished.duration,
+    }
+}
+
+/// Decides a test's status from what its process did. A test passes only when the harness was
+/// seen to report it passed and the process then exited cleanly.
+fn verdict(name: &str, finished: &process::Finished, kata: &Kata) -> (TestStatus, Option<String>) {
+    if finished.timed_out {
+        let why = kata.meta.on_timeout.clone().unwrap_or_else(|| {
+            "probably a deadlock, a task waiting for something that never happens, \
+             or blocking code holding up the runtime"
+                .to_string()
+        });
+        let secs = kata.timeout().as_secs();
+        return (
+            TestStatus::TimedOut,
+            Some(format!("timed out after {secs}s and was stopped: {why}")),
+        );
+    }
+    let stdout = &finished.stdout;
+    let reported_ok = stdout.lines().any(|l| l == format!("test {name} ... ok"));
+    let summary_ok = stdout
+        .lines()
+        .any(|l| l.starts_with("test result: ok. 1 passed;"));
+    let exited_ok = finished.status.is_some_and(|s| s.success());
+    if reported_ok && summary_ok && exited_ok {
+        return (TestStatus::Passed, None);
+    }
+    if stdout
+        .lines()
+        .any(|l| l == format!("test {name} ... FAILED"))
+    {
+        return (TestStatus::Failed, Some(failure_message(name, stdout)));
+    }
+    (TestStatus::Failed, Some(early_exit_message(finished)))
+}
+
+/// The test's own failure message: what libtest printed under `---- name stdout ----`.
+fn failure_message(name: &str, stdout: &str) -> String {
+    let header = format!("---- {name} stdout ----\n");
+    let Some(start) = stdout.find(&header).map(|i| i + header.len()) else {
+        return "the test failed without a message".to_string();
+    };
+    let body = &stdout[start..];
+    let end = body.find("\n\nfailures:\n").unwrap_or(body.len());
+    body[..end]
+        .lines()
+        .filter(|l| !l.starts_with("note: run with `RUST_BACKTRACE=1`"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+fn early_exit_message(finished: &process::Finished) -> String {
+    let how = match finished.status {
+        Some(status) if status.code().is_some() => {
+            format!("exit status {}", status.code().unwrap_or_default())
+        }
+        Some(status) => signal_description(status),
+        None => "no exit status".to_string(),
+    };
+    let mut message = format!(
+        "the test process ended ({how}) before the test reported a result: \
+         does the code call std::process::exit, abort, or overflow its stack?"
+    );
+    let stderr = finished.stderr.trim();
+    if !stderr.is_empty() {
+        message.push('\n');
+        message.push_str(stderr);
+    }
+    message
+}
+
+#[cfg(unix)]
+fn signal_description(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .signal()
+        .map_or("killed".to_string(), |s| format!("killed by signal {s}"))
+}
+
+#[cfg(not(unix))]
+fn signal_description(_status: std::process::ExitStatus) -> String {
+    "killed".to_string()
+}
+
+fn join_output(finished: &process::Finished) -> String {
+    let mut output = finished.stdout.clone();
+    if !finished.stderr.is_empty() {
+        output.push_str(&finished.stderr);
+    }
+    output
+}
+
+async fn run_clippy(
+    root: &Path,
+    checks: &[Check<'_>],
+    targets: &[Target<'_>],
+    linted: &[usize],
+    color: bool,
+) -> Result<Option<Build>> {
+    if linted.is_empty() {
+        return Ok(None);
+    }
+    let lints: BTreeSet<String> = linted
+        .iter()
+        .flat_map(|&i| checks[i].kata.meta.clippy_lints.clone())
+        .collect();
+    let lints: Vec<String> = lints.into_iter().collect();
+    let selected: Vec<Target> = linted
+        .iter()
+        .map(|&i| Target {
+            package: targets[i].package,
+            manifest: targets[i].manifest.clone(),
+        })
+        .collect();
+    Ok(Some(
+        cargo::clippy(root, &selected, &lints, color, |_| {}).await?,
+    ))
+}
+
+fn lint_results(check: &Check, build: Option<&Build>) -> Vec<LintResult> {
+    let Some(build) = build else {
+        return Vec::new();
+    };
+    let package = build.package(&check.manifest());
+    check
+        .kata
+        .meta
+        .clippy_lints
+        .iter()
+        .map(|lint| {
+            let code = format!("clippy::{lint}");
+            let findings: String = package
+                .map(|p| {
+                    p.diagnostics
+                        .iter()
+                        .filter(|d| d.code.as_deref() == Some(&code))
+                        .map(|d| d.rendered.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            LintResult {
+                lint: lint.clone(),
+                clean: findings.is_empty(),
+                findings,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,256 @@
+//! The kata files as they were shipped, and backups of the learner's code.
+//!
+//! The first time the checker sees a kata it keeps a snapshot of its sources, tests and manifest
+//! in `.kata/originals/` (from git's last commit when the kata is tracked, so edits made before
+//! that first run do not count as original). `reset` restores `src/` from there, after moving the
+//! learner's `src/` to `.kata/backups/`: nothing a learner wrote is ever deleted.
+
+use crate::kata::{Catalogue, Kata};
+use crate::progress::unix_now;
+use crate::repo::Repo;
+use anyhow::{bail, Context, Result};
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What is kept of each kata, relative to its folder.
+const KEPT: [&str; 3] = ["src", "tests", "Cargo.toml"];
+/// The files a learner must not need to edit; edits to them are pointed out.
+const PROTECTED: [&str; 2] = ["tests", "Cargo.toml"];
+/// Inside a snapshot: the git id of the tests it was taken from.
+const SOURCE_STAMP: &str = ".source";
+
+pub struct Snapshots {
+    repo: Repo,
+}
+
+impl Snapshots {
+    pub fn new(repo: &Repo) -> Snapshots {
+        Snapshots { repo: repo.clone() }
+    }
+
+    fn original_dir(&self, kata: &Kata) -> PathBuf {
+        self.repo.state_dir().join("originals").join(&kata.name)
+    }
+
+    fn backups_dir(&self, kata: &Kata) -> PathBuf {
+        self.repo.state_dir().join("backups").join(&kata.name)
+    }
+
+    /// Takes the snapshot of every kata that has none yet, or whose tests changed in git since
+    /// (the course was updated: a learner does not commit changes to tests).
+    pub fn ensure(&self, catalogue: &Catalogue) -> Result<()> {
+        let committed = self.committed_test_trees();
+        for kata in &catalogue.katas {
+            let dir = self.original_dir(kata);
+            let source = committed.get(&kata.name).map_or("", String::as_str);
+            let stamp = dir.join(SOURCE_STAMP);
+            let current = dir.exists()
+                && (source.is_empty() || fs::read_to_string(&stamp).is_ok_and(|s| s == source));
+            if current {
+                continue;
+            }
+            let staging = dir.with_extension(format!("tmp-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&staging);
+            for (relative, bytes) in self.shipped_files(kata)? {
+                let target = staging.join(&relative);
+                fs::create_dir_all(target.parent().expect("a file has a parent"))?;
+                fs::write(&target, bytes)
+                    .with_context(|| format!("cannot write {}", target.display()))?;
+            }
+            fs::write(staging.join(SOURCE_STAMP), source)?;
+            // Snapshots are the checker's own copies, never the learner's work: replacing is safe.
+            let _ = fs::remove_dir_all(&dir);
+            // Another checker may have won the race; its snapshot is as good as ours.
+            if fs::rename(&staging, &dir).is_err() {
+                let _ = fs::remove_dir_all(&staging);
+            }
+        }
+        Ok(())
+    }
+
+    /// The git tree id of each kata's committed `tests/`, from one git call.
+    fn committed_test_trees(&self) -> HashMap<String, String> {
+        let listing = git(
+            &self.repo.root,
+            &["ls-tree", "-r", "-d", "-z", "HEAD", "--", "exercises/"],
+        )
+        .unwrap_or_default();
+        let mut trees = HashMap::new();
+        for entry in listing.split(|&b| b == 0) {
+            let entry = String::from_utf8_lossy(entry);
+            let Some((info, path)) = entry.split_once('\t') else {
+                continue;
+            };
+            let kata = path
+                .strip_prefix("exercises/")
+                .and_then(|p| p.strip_suffix("/tests"));
+            if let (Some(kata), Some(id)) = (kata, info.split_whitespace().nth(2)) {
+                trees.insert(kata.to_string(), id.to_string());
+            }
+        }
+        trees
+    }
+
+    /// The kata's files as committed in git, or as on disk when git does not know them.
+    fn shipped_files(&self, kata: &Kata) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+        if let Some(files) = self.committed_files(kata) {
+            return Ok(files);
+        }
+        let mut files = Vec::new();
+        for entry in KEPT {
+            for relative in relative_files(&kata.exercise_dir, entry) {
+                let bytes = fs::read(kata.exercise_dir.join(&relative))?;
+                files.push((relative, bytes));
+            }
+        }
+        Ok(files)
+    }
+
+    fn committed_files(&self, kata: &Kata) -> Option<Vec<(PathBuf, Vec<u8>)>> {
+        let folder = format!("exercises/{}/", kata.name);
+        let listing = git(
+            &self.repo.root,
+            &["ls-tree", "-r", "-z", "HEAD", "--", &folder],
+        )?;
+        let mut files = Vec::new();
+        for entry in listing.split(|&b| b == 0).filter(|e| !e.is_empty()) {
+            let entry = String::from_utf8_lossy(entry);
+            let (info, path) = entry.split_once('\t')?;
+            let relative = path.strip_prefix(&folder)?;
+            if !KEPT
+                .iter()
+                .any(|k| relative == *k || relative.starts_with(&format!("{k}/")))
+            {
+                continue;
+            }
+            let object = info.split_whitespace().nth(2)?;
+            files.push((
+                PathBuf::from(relative),
+                git(&self.repo.root, &["cat-file", "blob", object])?,
+            ));
+        }
+        (!files.is_empty()).then_some(files)
+    }
+
+    /// Protected files (tests, manifest) that differ from the shipped ones.
+    pub fn edited_protected_files(&self, kata: &Kata) -> Vec<String> {
+        let original = self.original_dir(kata);
+        if !original.exists() {
+            return Vec::new();
+        }
+        let mut relatives = Vec::new();
+        for entry in PROTECTED {
+            relatives.extend(relative_files(&kata.exercise_dir, entry));
+            relatives.extend(relative_files(&original, entry));
+        }
+        relatives.sort();
+        relatives.dedup();
+        relatives
+            .into_iter()
+            .filter(|rel| {
+                fs::read(kata.exercise_dir.join(rel)).ok() != fs::read(original.join(rel)).ok()
+            })
+            .map(|rel| format!("exercises/{}/{}", kata.name, rel.display()))
+            .collect()
+    }
+
+    /// Puts the original `src/` back; the learner's `src/` is moved to a new backup first.
+    pub fn reset(&self, kata: &Kata) -> Result<PathBuf> {
+        let original = self.original_dir(kata).join("src");
+        if !original.is_dir() {
+            bail!(
+                "no snapshot of the original {} exists, so it cannot be reset",
+                kata.name
+            );
+        }
+        let backup = self.back_up(kata)?;
+        copy_tree(&original, &kata.exercise_dir.join("src"))?;
+        Ok(backup)
+    }
+
+    /// Brings back the newest backup; the current `src/` becomes a backup in turn.
+    pub fn undo_reset(&self, kata: &Kata) -> Result<PathBuf> {
+        let newest = self
+            .backups(kata)?
+            .pop()
+            .with_context(|| format!("{} has no backups to bring back", kata.name))?;
+        self.back_up(kata)?;
+        copy_tree(&newest.join("src"), &kata.exercise_dir.join("src"))?;
+        Ok(newest)
+    }
+
+    /// The backups of a kata, oldest first.
+    pub fn backups(&self, kata: &Kata) -> Result<Vec<PathBuf>> {
+        let dir = self.backups_dir(kata);
+        let mut backups: Vec<PathBuf> = match fs::read_dir(&dir) {
+            Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(_) => Vec::new(),
+        };
+        backups.sort();
+        Ok(backups)
+    }
+
+    /// Moves the learner's `src/` into a new, uniquely named backup folder.
+    fn back_up(&self, kata: &Kata) -> Result<PathBuf> {
+        let dir = self.backups_dir(kata);
+        fs::create_dir_all(&dir)?;
+        let stamp = unix_now();
+        let backup = (0..)
+            .map(|n| dir.join(format!("{stamp}-{n:03}")))
+            .find(|p| fs::create_dir(p).is_ok())
+            .expect("some backup name is free");
+        let src = kata.exercise_dir.join("src");
+        if src.exists() {
+            fs::rename(&src, backup.join("src")).with_context(|| {
+                format!("cannot move {} to {}", src.display(), backup.display())
+            })?;
+        }
+        Ok(backup)
+    }
+}
+
+fn git(root: &Path, args: &[&str]) -> Option<Vec<u8>> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    output.status.success().then_some(output.stdout)
+}
+
+/// Every file under `path` (or `path` itself when it is a file), sorted.
+pub fn walk(path: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    if path.is_file() {
+        files.push(path.to_path_buf());
+    } else if path.is_dir() {
+        for entry in fs::read_dir(path)? {
+            files.extend(walk(&entry?.path())?);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The files under `base/entry`, relative to `base`.
+fn relative_files(base: &Path, entry: &str) -> Vec<PathBuf> {
+    let files = walk(&base.join(entry)).unwrap_or_default();
+    files
+        .into_iter()
+        .filter_map(|p| p.strip_prefix(base).ok().map(Path::to_path_buf))
+        .collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    for file in walk(from)? {
+        let target = to.join(file.strip_prefix(from).expect("walked inside"));
+        fs::create_dir_all(target.parent().expect("a file has a parent"))?;
+        fs::copy(&file, &target)
+            .with_context(|| format!("cannot copy {} to {}", file.display(), target.display()))?;
+    }
+    Ok(())
+}
