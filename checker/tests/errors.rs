@@ -1,0 +1,90 @@
+//! Bad input gets one clear line and a non-zero exit, never a panic.
+
+mod util;
+
+use util::Sandbox;
+
+#[test]
+fn an_unknown_kata_gets_a_suggestion() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.checker(&["run", "lazy-futurs"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("did you mean `01-lazy-futures`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn outside_the_repository_it_says_so() {
+    let sandbox = Sandbox::new();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = sandbox.checker_in(elsewhere.path(), &["list"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("not inside a kata repository"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_corrupt_progress_file_is_kept_aside_and_reported() {
+    let sandbox = Sandbox::new();
+    sandbox.write(".kata/progress.json", "{ this is not json");
+    let run = sandbox.checker(&["list"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("unreadable"), "{}", run.stderr);
+    let kept: Vec<_> = std::fs::read_dir(sandbox.path(".kata"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("corrupt"))
+        .collect();
+    assert_eq!(kept.len(), 1, "the corrupt file is kept aside");
+    assert_eq!(
+        sandbox.checker(&["list"]).code,
+        0,
+        "the next command starts afresh"
+    );
+}
+
+#[test]
+fn a_progress_file_from_a_newer_checker_is_left_alone() {
+    let sandbox = Sandbox::new();
+    sandbox.write(".kata/progress.json", r#"{"version": 99}"#);
+    let run = sandbox.checker(&["progress"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("version 99"), "{}", run.stderr);
+    assert_eq!(
+        sandbox.read(".kata/progress.json"),
+        r#"{"version": 99}"#,
+        "never overwritten"
+    );
+}
+
+#[test]
+fn watch_without_a_terminal_refuses() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.checker(&["watch"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("interactive terminal"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn verify_catches_metadata_that_lies() {
+    let sandbox = Sandbox::new();
+    let meta = format!("exercises/{}/kata.toml", "10-channel-close");
+    let lie = sandbox.read(&meta).replace(
+        r#"failing = ["collector_returns_when_the_last_worker_is_done"]"#,
+        "failing = []",
+    );
+    sandbox.write(&meta, &lie);
+    let run = sandbox.checker(&["verify", "10"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("MISMATCH"), "{}", run.stdout);
+}

@@ -1,0 +1,157 @@
+//! A temporary copy of the kata repository and a way to run the real checker binary in it, the
+//! way a learner would.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// What is copied: the workspace, never its build output or local state.
+const COPIED: [&str; 6] = [
+    "Cargo.toml",
+    "Cargo.lock",
+    ".cargo",
+    "checker",
+    "exercises",
+    "solutions",
+];
+
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+    _one_at_a_time: std::fs::File,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+fn source_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("checker/ is inside the repository")
+        .to_path_buf()
+}
+
+/// Every sandbox builds into one shared directory, so dependencies are compiled once.
+fn shared_target() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sandbox-target")
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let one_at_a_time = sandbox_lock();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        for entry in COPIED {
+            copy(&source_root().join(entry), &dir.path().join(entry));
+        }
+        Sandbox {
+            dir,
+            _one_at_a_time: one_at_a_time,
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative))
+            .unwrap_or_else(|e| panic!("cannot read {relative}: {e}"))
+    }
+
+    pub fn write(&self, relative: &str, contents: &str) {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    }
+
+    /// Replaces a kata's src/lib.rs with its reference solution.
+    pub fn solve(&self, kata: &str) {
+        let solution = self.read(&format!("solutions/{kata}/src/lib.rs"));
+        self.write(&format!("exercises/{kata}/src/lib.rs"), &solution);
+    }
+
+    /// Runs the checker with `args` in the sandbox's root.
+    pub fn checker(&self, args: &[&str]) -> Run {
+        self.checker_in(self.root(), args)
+    }
+
+    pub fn checker_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let output = checker_command(dir)
+            .args(args)
+            .output()
+            .expect("the checker runs");
+        finish(output)
+    }
+}
+
+/// Cargo names a workspace member's artifacts, and judges their freshness, by its path *relative
+/// to the workspace*: the same kata in two sandboxes sharing a target directory builds to the same
+/// files, and a file written before the other sandbox's build looks older than its artifacts. So
+/// sandboxes take turns, each for its whole life.
+fn sandbox_lock() -> std::fs::File {
+    std::fs::create_dir_all(shared_target()).unwrap();
+    let file = std::fs::File::create(shared_target().join("sandbox.lock")).unwrap();
+    file.lock().unwrap();
+    file
+}
+
+pub fn checker_command(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_checker"));
+    cmd.current_dir(dir)
+        .env("CARGO_TARGET_DIR", shared_target())
+        .env("NO_COLOR", "1")
+        .env_remove("CLICOLOR_FORCE")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+fn finish(output: Output) -> Run {
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn copy(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            copy(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else if from.is_file() {
+        std::fs::copy(from, to).unwrap();
+    }
+}
+
+/// The tests named in a `run --json` report with the given status.
+pub fn tests_with_status(report: &serde_json::Value, status: &str) -> Vec<String> {
+    let mut names: Vec<String> = report["tests"]
+        .as_array()
+        .expect("a tests array")
+        .iter()
+        .filter(|t| t["status"] == status)
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
