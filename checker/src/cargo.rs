@@ -1,4 +1,4 @@
-//! Talking to cargo: building test binaries and running clippy, read through cargo's
+//! Talking to cargo: building test binaries (with clippy's lints where a kata asks), read through cargo's
 //! machine-readable output.
 
 use anyhow::{anyhow, Context, Result};
@@ -47,6 +47,21 @@ pub struct Build {
 }
 
 impl Build {
+    /// One view of several cargo invocations over different packages.
+    pub fn merge(builds: Vec<Build>) -> Build {
+        let mut merged = Build {
+            packages: HashMap::new(),
+            success: true,
+            cargo_errors: String::new(),
+        };
+        for build in builds {
+            merged.packages.extend(build.packages);
+            merged.success &= build.success;
+            merged.cargo_errors.push_str(&build.cargo_errors);
+        }
+        merged
+    }
+
     pub fn package(&self, manifest: &Path) -> Option<&PackageBuild> {
         self.packages.get(manifest)
     }
@@ -71,9 +86,14 @@ fn message_format(color: bool) -> &'static str {
 }
 
 /// Builds the test binaries of `targets` in one cargo invocation, without running them.
+///
+/// With `lint`, clippy's driver compiles the workspace crates in place of rustc: it produces the
+/// same binaries and adds clippy's warnings to the diagnostics, so linting costs no second
+/// compilation.
 pub async fn build_tests(
     root: &Path,
     targets: &[Target<'_>],
+    lint: bool,
     color: bool,
     progress: impl FnMut(&str),
 ) -> Result<Build> {
@@ -89,33 +109,27 @@ pub async fn build_tests(
     for target in targets {
         cmd.args(["-p", target.package]);
     }
+    if lint {
+        cmd.env("RUSTC_WORKSPACE_WRAPPER", clippy_driver()?);
+    }
     run_cargo(cmd, root, progress).await
 }
 
-/// Runs clippy on the libraries of `targets` with `lints` warned and every other clippy lint allowed.
-pub async fn clippy(
-    root: &Path,
-    targets: &[Target<'_>],
-    lints: &[String],
-    color: bool,
-    progress: impl FnMut(&str),
-) -> Result<Build> {
-    let mut cmd = Command::new(cargo_program());
-    cmd.args([
-        "clippy",
-        "--lib",
-        "--keep-going",
-        "--message-format",
-        message_format(color),
-    ]);
-    for target in targets {
-        cmd.args(["-p", target.package]);
-    }
-    cmd.args(["--", "-A", "clippy::all"]);
-    for lint in lints {
-        cmd.args(["-W", &format!("clippy::{lint}")]);
-    }
-    run_cargo(cmd, root, progress).await
+/// clippy's driver: beside cargo when rustup installed both, else on PATH.
+fn clippy_driver() -> Result<PathBuf> {
+    let beside_cargo = std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .and_then(|cargo| Some(cargo.parent()?.join("clippy-driver")));
+    let found = beside_cargo.filter(|p| p.is_file()).or_else(|| {
+        std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("clippy-driver"))
+                .find(|p| p.is_file())
+        })
+    });
+    found.ok_or_else(|| {
+        anyhow!("this kata needs clippy, which is not installed: run `rustup component add clippy`")
+    })
 }
 
 async fn run_cargo(mut cmd: Command, root: &Path, mut progress: impl FnMut(&str)) -> Result<Build> {
@@ -186,16 +200,16 @@ fn record_message(build: &mut Build, line: &str) {
             let diagnostic = &message["message"];
             if let (Some(rendered), Some(manifest)) = (diagnostic["rendered"].as_str(), manifest())
             {
-                build
-                    .packages
-                    .entry(manifest)
-                    .or_default()
-                    .diagnostics
-                    .push(Diagnostic {
+                let package = build.packages.entry(manifest).or_default();
+                // The library is compiled twice (as a dependency of the tests and as its own unit
+                // tests), so each of its warnings arrives twice.
+                if !package.diagnostics.iter().any(|d| d.rendered == rendered) {
+                    package.diagnostics.push(Diagnostic {
                         level: diagnostic["level"].as_str().unwrap_or("").to_string(),
                         code: diagnostic["code"]["code"].as_str().map(str::to_string),
                         rendered: rendered.to_string(),
                     });
+                }
             }
         }
         Some("build-finished") => build.success = message["success"].as_bool() == Some(true),

@@ -88,10 +88,25 @@ pub async fn check(
         })
         .collect();
 
-    let build = cargo::build_tests(root, &targets, options.color, |line| {
-        reporter.event(&Event::BuildProgress(line))
-    })
-    .await?;
+    // Katas with lints build under clippy's driver; the rest with plain rustc, so their
+    // artifacts stay the ones plain `cargo test` uses.
+    let mut builds = Vec::new();
+    for lint in [false, true] {
+        let selected: Vec<Target> = checks
+            .iter()
+            .zip(&targets)
+            .filter(|(check, _)| check.kata.meta.clippy_lints.is_empty() != lint)
+            .map(|(_, target)| Target {
+                package: target.package,
+                manifest: target.manifest.clone(),
+            })
+            .collect();
+        if !selected.is_empty() {
+            let progress = |line: &str| reporter.event(&Event::BuildProgress(line));
+            builds.push(cargo::build_tests(root, &selected, lint, options.color, progress).await?);
+        }
+    }
+    let build = Build::merge(builds);
     let compiled: Vec<Option<&PackageBuild>> =
         checks.iter().map(|c| compiled_package(&build, c)).collect();
     reporter.event(&Event::BuildFinished);
@@ -109,22 +124,15 @@ pub async fn check(
         }
     }
 
-    let linted: Vec<usize> = (0..checks.len())
-        .filter(|&i| compiled[i].is_some() && !checks[i].kata.meta.clippy_lints.is_empty())
-        .collect();
-    let tests = run_tests(checks, jobs, options, reporter);
-    let lints = run_clippy(root, checks, &targets, &linted, options.color);
-    let (mut results, lint_build) = tokio::join!(tests, lints);
-    let lint_build = lint_build?;
+    let mut results = run_tests(checks, jobs, options, reporter).await;
 
     let mut reports = Vec::new();
     for (index, check) in checks.iter().enumerate() {
         let report = match compiled[index] {
             None => did_not_compile(check, &packages[index], &build),
-            Some(_) => {
+            Some(package) => {
                 let tests = std::mem::take(&mut results[index]);
-                let lints = lint_results(check, lint_build.as_ref());
-                assemble(check, &packages[index], tests, lints)
+                assemble(check, &packages[index], tests, lint_results(check, package))
             }
         };
         reporter.event(&Event::CrateFinished(&report));
@@ -369,38 +377,8 @@ fn join_output(finished: &process::Finished) -> String {
     output
 }
 
-async fn run_clippy(
-    root: &Path,
-    checks: &[Check<'_>],
-    targets: &[Target<'_>],
-    linted: &[usize],
-    color: bool,
-) -> Result<Option<Build>> {
-    if linted.is_empty() {
-        return Ok(None);
-    }
-    let lints: BTreeSet<String> = linted
-        .iter()
-        .flat_map(|&i| checks[i].kata.meta.clippy_lints.clone())
-        .collect();
-    let lints: Vec<String> = lints.into_iter().collect();
-    let selected: Vec<Target> = linted
-        .iter()
-        .map(|&i| Target {
-            package: targets[i].package,
-            manifest: targets[i].manifest.clone(),
-        })
-        .collect();
-    Ok(Some(
-        cargo::clippy(root, &selected, &lints, color, |_| {}).await?,
-    ))
-}
-
-fn lint_results(check: &Check, build: Option<&Build>) -> Vec<LintResult> {
-    let Some(build) = build else {
-        return Vec::new();
-    };
-    let package = build.package(&check.manifest());
+/// The kata's listed lints, each clean or with clippy's findings from the build.
+fn lint_results(check: &Check, package: &PackageBuild) -> Vec<LintResult> {
     check
         .kata
         .meta
@@ -409,14 +387,11 @@ fn lint_results(check: &Check, build: Option<&Build>) -> Vec<LintResult> {
         .map(|lint| {
             let code = format!("clippy::{lint}");
             let findings: String = package
-                .map(|p| {
-                    p.diagnostics
-                        .iter()
-                        .filter(|d| d.code.as_deref() == Some(&code))
-                        .map(|d| d.rendered.as_str())
-                        .collect()
-                })
-                .unwrap_or_default();
+                .diagnostics
+                .iter()
+                .filter(|d| d.code.as_deref() == Some(&code))
+                .map(|d| d.rendered.as_str())
+                .collect();
             LintResult {
                 lint: lint.clone(),
                 clean: findings.is_empty(),
