@@ -55,5 +55,8 @@ pub enum Command {
         katas: Vec<String>,
         #[arg(long)]
         json: bool,
+        /// Run every kata and solution this many times, to find flaky tests
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
     },
 }

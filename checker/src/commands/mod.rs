@@ -27,7 +27,11 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Solution { kata, yes } => solution::solution(&workspace, kata.as_deref(), yes),
         Command::Reset { kata, undo } => reset::reset(&workspace, kata.as_deref(), undo),
         Command::Progress { json } => progress::progress(&workspace, json),
-        Command::Verify { katas, json } => verify::verify(&workspace, &katas, json),
+        Command::Verify {
+            katas,
+            json,
+            repeat,
+        } => verify::verify(&workspace, &katas, json, repeat),
     }
 }
 

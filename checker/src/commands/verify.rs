@@ -19,9 +19,17 @@ struct Verdict {
     untouched: String,
     solution: String,
     problems: Vec<String>,
+    /// Runs (of `--repeat`) that found a problem; between 0 and all of them means flaky.
+    mismatched_runs: u32,
+    runs: u32,
 }
 
-pub fn verify(workspace: &Workspace, names: &[String], as_json: bool) -> Result<ExitCode> {
+pub fn verify(
+    workspace: &Workspace,
+    names: &[String],
+    as_json: bool,
+    repeat: u32,
+) -> Result<ExitCode> {
     let katas: Vec<&Kata> = if names.is_empty() {
         workspace.catalogue.katas.iter().collect()
     } else {
@@ -34,19 +42,26 @@ pub fn verify(workspace: &Workspace, names: &[String], as_json: bool) -> Result<
         .iter()
         .flat_map(|&kata| [Side::Exercise, Side::Solution].map(|side| Check { kata, side }))
         .collect();
+    let runtime = runtime()?;
     let mut reporter = terminal::Terminal::progress_only();
-    let reports = runtime()?.block_on(runner::check(
-        &workspace.repo.root,
-        &checks,
-        &Options::new(false),
-        &mut reporter,
-    ))?;
-
-    let verdicts: Vec<Verdict> = katas
-        .iter()
-        .zip(reports.chunks(2))
-        .map(|(kata, pair)| judge(kata, &pair[0], &pair[1]))
-        .collect();
+    let options = Options::new(false);
+    let mut verdicts: Vec<Verdict> = Vec::new();
+    for _ in 0..repeat {
+        let check = runner::check(&workspace.repo.root, &checks, &options, &mut reporter);
+        let reports = runtime.block_on(check)?;
+        let run = katas
+            .iter()
+            .zip(reports.chunks(2))
+            .map(|(kata, pair)| judge(kata, &pair[0], &pair[1]));
+        if verdicts.is_empty() {
+            verdicts = run.collect();
+        } else {
+            verdicts
+                .iter_mut()
+                .zip(run)
+                .for_each(|(kept, new)| kept.add_run(new));
+        }
+    }
     let ok = verdicts.iter().all(|v| v.problems.is_empty());
     if as_json {
         json::print(&verdicts)?;
@@ -54,6 +69,21 @@ pub fn verify(workspace: &Workspace, names: &[String], as_json: bool) -> Result<
         print_table(&verdicts);
     }
     Ok(exit::from_passed(ok))
+}
+
+impl Verdict {
+    /// Folds in another run of the same kata, keeping the first problems seen.
+    fn add_run(&mut self, run: Verdict) {
+        self.runs += 1;
+        self.mismatched_runs += run.mismatched_runs;
+        if self.problems.is_empty() {
+            self.problems = run.problems;
+        }
+    }
+
+    fn flaky(&self) -> bool {
+        self.mismatched_runs > 0 && self.mismatched_runs < self.runs
+    }
 }
 
 fn judge(kata: &Kata, untouched: &CrateReport, solution: &CrateReport) -> Verdict {
@@ -123,6 +153,8 @@ fn judge(kata: &Kata, untouched: &CrateReport, solution: &CrateReport) -> Verdic
         kata: kata.name.clone(),
         untouched: describe(untouched),
         solution: describe(solution),
+        mismatched_runs: u32::from(!problems.is_empty()),
+        runs: 1,
         problems,
     }
 }
@@ -240,6 +272,13 @@ fn print_table(verdicts: &[Verdict]) {
     for v in verdicts {
         let verdict = if v.problems.is_empty() {
             "ok".green()
+        } else if v.flaky() {
+            format!(
+                "FLAKY ({} of {} runs mismatched)",
+                v.mismatched_runs, v.runs
+            )
+            .red()
+            .bold()
         } else {
             "MISMATCH".red().bold()
         };
@@ -255,7 +294,13 @@ fn print_table(verdicts: &[Verdict]) {
         }
     }
     let bad = verdicts.iter().filter(|v| !v.problems.is_empty()).count();
-    let summary = format!("{} katas verified, {bad} mismatched", verdicts.len());
+    let runs = verdicts.first().map_or(1, |v| v.runs);
+    let times = if runs > 1 {
+        format!(" {runs} times each")
+    } else {
+        String::new()
+    };
+    let summary = format!("{} katas verified{times}, {bad} mismatched", verdicts.len());
     println!(
         "\n{}",
         if bad == 0 {
