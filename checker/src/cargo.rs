@@ -73,8 +73,19 @@ pub struct Target<'a> {
     pub manifest: PathBuf,
 }
 
-fn cargo_program() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+/// The cargo that started us (`cargo kata` sets CARGO), else the one on PATH.
+fn cargo_program() -> Result<PathBuf> {
+    std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .or_else(|| on_path("cargo"))
+        .ok_or_else(|| anyhow!("cargo was not found on PATH: install the Rust toolchain (https://rustup.rs) and try again"))
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }
 
 fn message_format(color: bool) -> &'static str {
@@ -97,7 +108,7 @@ pub async fn build_tests(
     color: bool,
     progress: impl FnMut(&str),
 ) -> Result<Build> {
-    let mut cmd = Command::new(cargo_program());
+    let mut cmd = Command::new(cargo_program()?);
     // `build --tests` is `test --no-run` that can keep going past a crate that does not compile.
     cmd.args([
         "build",
@@ -117,19 +128,17 @@ pub async fn build_tests(
 
 /// clippy's driver: beside cargo when rustup installed both, else on PATH.
 fn clippy_driver() -> Result<PathBuf> {
-    let beside_cargo = std::env::var_os("CARGO")
-        .map(PathBuf::from)
-        .and_then(|cargo| Some(cargo.parent()?.join("clippy-driver")));
-    let found = beside_cargo.filter(|p| p.is_file()).or_else(|| {
-        std::env::var_os("PATH").and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("clippy-driver"))
-                .find(|p| p.is_file())
+    let beside_cargo = cargo_program()?
+        .parent()
+        .map(|dir| dir.join("clippy-driver"));
+    beside_cargo
+        .filter(|p| p.is_file())
+        .or_else(|| on_path("clippy-driver"))
+        .ok_or_else(|| {
+            anyhow!(
+                "this kata needs clippy, which is not installed: run `rustup component add clippy`"
+            )
         })
-    });
-    found.ok_or_else(|| {
-        anyhow!("this kata needs clippy, which is not installed: run `rustup component add clippy`")
-    })
 }
 
 async fn run_cargo(mut cmd: Command, root: &Path, mut progress: impl FnMut(&str)) -> Result<Build> {
@@ -138,12 +147,7 @@ async fn run_cargo(mut cmd: Command, root: &Path, mut progress: impl FnMut(&str)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|err| match err.kind() {
-        std::io::ErrorKind::NotFound => {
-            anyhow!("cargo was not found on PATH: install the Rust toolchain (https://rustup.rs) and try again")
-        }
-        _ => anyhow!(err).context("cannot start cargo"),
-    })?;
+    let mut child = cmd.spawn().context("cannot start cargo")?;
     let mut stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
     let mut stderr = BufReader::new(child.stderr.take().expect("piped")).lines();
 

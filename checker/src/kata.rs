@@ -97,6 +97,9 @@ impl Kata {
 #[derive(Debug)]
 pub struct Catalogue {
     pub katas: Vec<Kata>,
+    /// Kata folders whose metadata could not be read, with why: one broken kata must not stop
+    /// a learner from working on the others, but `verify` fails on it.
+    pub broken: Vec<(String, String)>,
 }
 
 impl Catalogue {
@@ -105,10 +108,14 @@ impl Catalogue {
         let entries =
             std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
         let mut katas = Vec::new();
+        let mut broken = Vec::new();
         for entry in entries {
             let path = entry?.path();
             if path.join("kata.toml").is_file() {
-                katas.push(load_kata(repo, &path)?);
+                match load_kata(repo, &path) {
+                    Ok(kata) => katas.push(kata),
+                    Err(err) => broken.push((path.display().to_string(), format!("{err:#}"))),
+                }
             }
         }
         katas.sort_by_key(|k| k.meta.order);
@@ -125,7 +132,7 @@ impl Catalogue {
         if katas.is_empty() {
             bail!("no katas found in {}", dir.display());
         }
-        Ok(Catalogue { katas })
+        Ok(Catalogue { katas, broken })
     }
 
     pub fn get(&self, name: &str) -> Option<&Kata> {

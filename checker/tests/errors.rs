@@ -88,3 +88,27 @@ fn verify_catches_metadata_that_lies() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(run.stdout.contains("MISMATCH"), "{}", run.stdout);
 }
+
+#[test]
+fn a_missing_toolchain_is_one_clear_line() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.checker_with(&["run", "01"], |cmd| {
+        cmd.env("PATH", "/nonexistent").env_remove("CARGO");
+    });
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("cargo was not found"), "{}", run.stderr);
+}
+
+#[test]
+fn a_broken_kata_does_not_stop_the_others() {
+    let sandbox = Sandbox::new();
+    sandbox.write("exercises/10-channel-close/kata.toml", "format = 1\n");
+    let list = sandbox.checker(&["list", "--json"]);
+    assert_eq!(list.code, 0);
+    assert!(list.stderr.contains("skipping"), "{}", list.stderr);
+    assert_eq!(
+        list.json().as_array().unwrap().len(),
+        2,
+        "the other katas are listed"
+    );
+}

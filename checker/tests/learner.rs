@@ -207,3 +207,57 @@ fn flooding_output_is_capped() {
         "the verdicts survive the flood"
     );
 }
+
+#[test]
+fn watch_runs_the_current_kata_and_quits_on_q() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.checker_in_terminal(&["watch", LAZY], "q");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("01-lazy-futures · Futures are lazy"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("1 of 3 tests passed"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("[h] hint"),
+        "the keys are shown: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn watch_moves_on_once_the_kata_passes() {
+    let sandbox = Sandbox::new();
+    sandbox.solve(LAZY);
+    let run = sandbox.checker_in_terminal(&["watch", LAZY], "q");
+    assert!(
+        run.stdout
+            .contains("01-lazy-futures passed! On to 09-bounded-channels"),
+        "{}",
+        run.stdout
+    );
+    let progress = sandbox.checker(&["progress", "--json"]).json();
+    assert_eq!(progress["current"], "09-bounded-channels");
+}
+
+#[test]
+fn concurrent_commands_lose_no_update() {
+    let sandbox = Sandbox::new();
+    let hints: Vec<_> = (0..3)
+        .map(|_| {
+            util::checker_command(sandbox.root())
+                .args(["hint", LAZY])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut hint in hints {
+        assert!(hint.wait().unwrap().success());
+    }
+    let list = sandbox.checker(&["list", "--json"]).json();
+    assert_eq!(
+        list[0]["hints_shown"], 3,
+        "three hints at once are three hints"
+    );
+}

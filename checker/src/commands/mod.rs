@@ -14,6 +14,7 @@ use crate::kata::{Catalogue, Kata};
 use crate::progress::{Progress, Store};
 use crate::repo::Repo;
 use crate::snapshots::Snapshots;
+use crate::style;
 use anyhow::Result;
 use std::process::ExitCode;
 
@@ -47,6 +48,9 @@ impl Workspace {
     fn open() -> Result<Workspace> {
         let repo = Repo::discover()?;
         let catalogue = Catalogue::load(&repo)?;
+        for (folder, why) in &catalogue.broken {
+            style::warning(&format!("skipping {folder}: {why}"));
+        }
         let snapshots = Snapshots::new(&repo);
         snapshots.ensure(&catalogue)?;
         Ok(Workspace {

@@ -62,7 +62,8 @@ pub fn verify(
                 .for_each(|(kept, new)| kept.add_run(new));
         }
     }
-    let ok = verdicts.iter().all(|v| v.problems.is_empty());
+    let ok =
+        verdicts.iter().all(|v| v.problems.is_empty()) && workspace.catalogue.broken.is_empty();
     if as_json {
         json::print(&verdicts)?;
     } else {

@@ -54,8 +54,19 @@ impl Sandbox {
     pub fn new() -> Sandbox {
         let one_at_a_time = sandbox_lock();
         let dir = tempfile::tempdir().expect("a temporary directory");
-        for entry in COPIED {
-            copy(&source_root().join(entry), &dir.path().join(entry));
+        match files_to_copy() {
+            Some(files) => {
+                for file in files {
+                    let target = dir.path().join(&file);
+                    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+                    std::fs::copy(source_root().join(&file), target).unwrap();
+                }
+            }
+            None => {
+                for entry in COPIED {
+                    copy(&source_root().join(entry), &dir.path().join(entry));
+                }
+            }
         }
         Sandbox {
             dir,
@@ -100,6 +111,33 @@ impl Sandbox {
             .expect("the checker runs");
         finish(output)
     }
+
+    /// Runs the checker with a change to its command, for failure cases.
+    pub fn checker_with(&self, args: &[&str], change: impl FnOnce(&mut Command)) -> Run {
+        let mut cmd = checker_command(self.root());
+        change(&mut cmd);
+        finish(cmd.args(args).output().expect("the checker runs"))
+    }
+
+    /// Runs the checker with `args` in a pseudo-terminal (util-linux `script`), typing `keys`.
+    pub fn checker_in_terminal(&self, args: &[&str], keys: &str) -> Run {
+        let checker = env!("CARGO_BIN_EXE_checker");
+        let line = std::iter::once(checker)
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut script = Command::new("script");
+        script.args(["--quiet", "--return", "--command", &line, "/dev/null"]);
+        in_sandbox(&mut script, self.root());
+        let mut child = script
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("util-linux `script` runs");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), keys.as_bytes()).unwrap();
+        finish(child.wait_with_output().unwrap())
+    }
 }
 
 /// Cargo names a workspace member's artifacts, and judges their freshness, by its path *relative
@@ -115,12 +153,17 @@ fn sandbox_lock() -> std::fs::File {
 
 pub fn checker_command(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_checker"));
+    in_sandbox(&mut cmd, dir);
+    cmd.stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// Where and with what environment a command runs: the shared target, no colour.
+fn in_sandbox(cmd: &mut Command, dir: &Path) {
     cmd.current_dir(dir)
         .env("CARGO_TARGET_DIR", shared_target())
         .env("NO_COLOR", "1")
-        .env_remove("CLICOLOR_FORCE")
-        .stdin(std::process::Stdio::null());
-    cmd
+        .env_remove("CLICOLOR_FORCE");
 }
 
 fn finish(output: Output) -> Run {
