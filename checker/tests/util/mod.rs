@@ -16,6 +16,25 @@ const COPIED: [&str; 6] = [
     "solutions",
 ];
 
+/// The files git tracks under `COPIED` (as they are in the working tree), so that half-written
+/// katas beside the tests do not leak into the sandbox; every file when git is not there.
+fn files_to_copy() -> Option<Vec<PathBuf>> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(source_root())
+        .args(["ls-files", "-z", "--"])
+        .args(COPIED)
+        .output()
+        .ok()?;
+    let files: Vec<PathBuf> = output
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|f| !f.is_empty())
+        .map(|f| PathBuf::from(String::from_utf8_lossy(f).into_owned()))
+        .collect();
+    (output.status.success() && !files.is_empty()).then_some(files)
+}
+
 pub struct Sandbox {
     dir: tempfile::TempDir,
     _one_at_a_time: std::fs::File,
