@@ -302,21 +302,31 @@ fn verdict(name: &str, finished: &process::Finished, kata: &Kata) -> (TestStatus
         );
     }
     let stdout = &finished.stdout;
-    let reported_ok = stdout.lines().any(|l| l == format!("test {name} ... ok"));
+    let reported = |outcome: &str| harness_reported(stdout, name, outcome);
     let summary_ok = stdout
         .lines()
         .any(|l| l.starts_with("test result: ok. 1 passed;"));
     let exited_ok = finished.status.is_some_and(|s| s.success());
-    if reported_ok && summary_ok && exited_ok {
+    if reported("ok") && summary_ok && exited_ok {
         return (TestStatus::Passed, None);
     }
-    if stdout
-        .lines()
-        .any(|l| l == format!("test {name} ... FAILED"))
-    {
+    if reported("FAILED") {
         return (TestStatus::Failed, Some(failure_message(name, stdout)));
     }
+    if reported("ignored") {
+        let why = "the test is marked #[ignore], so it never ran: remove the attribute";
+        return (TestStatus::Failed, Some(why.to_string()));
+    }
     (TestStatus::Failed, Some(early_exit_message(finished)))
+}
+
+/// Whether libtest printed `test NAME ... OUTCOME` (with ` - should panic` for such tests).
+fn harness_reported(stdout: &str, name: &str, outcome: &str) -> bool {
+    let (plain, should_panic) = (
+        format!("test {name} ... {outcome}"),
+        format!("test {name} - should panic ... {outcome}"),
+    );
+    stdout.lines().any(|l| l == plain || l == should_panic)
 }
 
 /// The test's own failure message: what libtest printed under `---- name stdout ----`.

@@ -88,6 +88,17 @@ impl Workspace {
     }
 }
 
+/// Runs `work` until it finishes or the learner presses Ctrl-C. Dropping the work on Ctrl-C
+/// kills the test processes and cargo with it, so nothing is left running.
+pub fn until_interrupted<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    runtime()?.block_on(async {
+        tokio::select! {
+            result = work => result,
+            _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted"),
+        }
+    })
+}
+
 /// A runtime for the async parts (cargo, test processes): one thread is plenty for waiting.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()

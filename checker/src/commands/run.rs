@@ -1,6 +1,6 @@
 //! `run`: build and test one kata, show each test's outcome, record the attempt.
 
-use super::{runtime, Workspace};
+use super::{until_interrupted, Workspace};
 use crate::events::{CrateReport, Reporter, Silent};
 use crate::kata::Kata;
 use crate::report::{json, terminal};
@@ -20,9 +20,8 @@ struct RunOutput<'a> {
 
 pub fn run(workspace: &Workspace, name: Option<&str>, as_json: bool) -> Result<ExitCode> {
     let kata = workspace.kata(name)?;
-    let runtime = runtime()?;
     if as_json {
-        let report = runtime.block_on(check_exercise(workspace, kata, false, &mut Silent))?;
+        let report = until_interrupted(check_exercise(workspace, kata, false, &mut Silent))?;
         let edited_files = workspace.snapshots.edited_protected_files(kata);
         json::print(&RunOutput {
             report: &report,
@@ -31,7 +30,7 @@ pub fn run(workspace: &Workspace, name: Option<&str>, as_json: bool) -> Result<E
         return Ok(exit::from_passed(report.passed()));
     }
     terminal::header(kata);
-    let report = runtime.block_on(check_exercise(
+    let report = until_interrupted(check_exercise(
         workspace,
         kata,
         style::color_enabled(),

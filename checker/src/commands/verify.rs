@@ -1,7 +1,7 @@
 //! `verify`: for authors and CI. Proves that every untouched kata fails exactly as its metadata
 //! says and that every reference solution passes every test and lint.
 
-use super::{runtime, Workspace};
+use super::{until_interrupted, Workspace};
 use crate::events::{CrateReport, Outcome, TestStatus};
 use crate::exit;
 use crate::kata::Kata;
@@ -42,13 +42,12 @@ pub fn verify(
         .iter()
         .flat_map(|&kata| [Side::Exercise, Side::Solution].map(|side| Check { kata, side }))
         .collect();
-    let runtime = runtime()?;
     let mut reporter = terminal::Terminal::progress_only();
     let options = Options::new(false);
     let mut verdicts: Vec<Verdict> = Vec::new();
     for _ in 0..repeat {
         let check = runner::check(&workspace.repo.root, &checks, &options, &mut reporter);
-        let reports = runtime.block_on(check)?;
+        let reports = until_interrupted(check)?;
         let run = katas
             .iter()
             .zip(reports.chunks(2))
