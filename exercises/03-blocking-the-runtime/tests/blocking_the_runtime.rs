@@ -165,7 +165,7 @@ async fn a_failed_log_in_answers_only_after_the_pause() {
         elapsed >= FAILED_LOGIN_DELAY,
         "a failed log-in answered after {elapsed:?} on Tokio's clock, but it must pause \
          {FAILED_LOGIN_DELAY:?} first: the pause is what slows down password guessing. A pause \
-         that blocks a thread (`std::thread::sleep`, on the runtime thread or in spawn_blocking) \
+         that blocks a thread (the standard library's `thread::sleep`, on the runtime thread or in spawn_blocking) \
          is not a Tokio timer, and Tokio's clock does not see it"
     );
 }
