@@ -5,7 +5,7 @@
 //! that first run do not count as original). `reset` restores `src/` from there, after moving the
 //! learner's `src/` to `.kata/backups/`: nothing a learner wrote is ever deleted.
 
-use crate::kata::{Catalogue, Kata};
+use crate::kata::Kata;
 use crate::progress::unix_now;
 use crate::repo::Repo;
 use anyhow::{bail, Context, Result};
@@ -21,6 +21,7 @@ const PROTECTED: [&str; 2] = ["tests", "Cargo.toml"];
 /// Inside a snapshot: the git id of the tests it was taken from.
 const SOURCE_STAMP: &str = ".source";
 
+#[derive(Clone)]
 pub struct Snapshots {
     repo: Repo,
 }
@@ -40,9 +41,9 @@ impl Snapshots {
 
     /// Takes the snapshot of every kata that has none yet, or whose tests changed in git since
     /// (the course was updated: a learner does not commit changes to tests).
-    pub fn ensure(&self, catalogue: &Catalogue) -> Result<()> {
+    pub fn ensure(&self, katas: &[Kata]) -> Result<()> {
         let committed = self.committed_test_trees();
-        for kata in &catalogue.katas {
+        for kata in katas {
             let dir = self.original_dir(kata);
             let source = committed.get(&kata.name).map_or("", String::as_str);
             let stamp = dir.join(SOURCE_STAMP);

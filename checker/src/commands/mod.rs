@@ -17,10 +17,12 @@ use crate::snapshots::Snapshots;
 use crate::style;
 use anyhow::Result;
 use std::process::ExitCode;
+use std::sync::Mutex;
+use std::thread::JoinHandle;
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     let workspace = Workspace::open()?;
-    match cli.command.unwrap_or(Command::Watch { kata: None }) {
+    let code = match cli.command.unwrap_or(Command::Watch { kata: None }) {
         Command::Watch { kata } => watch::watch(&workspace, kata.as_deref()),
         Command::List { json } => list::list(&workspace, json),
         Command::Run { kata, json } => run::run(&workspace, kata.as_deref(), json),
@@ -33,7 +35,10 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             json,
             repeat,
         } => verify::verify(&workspace, &katas, json, repeat),
-    }
+    }?;
+    // Whatever the command, the first-contact snapshots must be complete before we exit.
+    workspace.snapshots()?;
+    Ok(code)
 }
 
 /// The repository a command works on, with its katas, progress and snapshots.
@@ -41,7 +46,9 @@ pub struct Workspace {
     pub repo: Repo,
     pub catalogue: Catalogue,
     pub store: Store,
-    pub snapshots: Snapshots,
+    snapshots: Snapshots,
+    /// Taking snapshots asks git, so it runs beside the command instead of before it.
+    snapshotting: Mutex<Option<JoinHandle<Result<()>>>>,
 }
 
 impl Workspace {
@@ -52,13 +59,32 @@ impl Workspace {
             style::warning(&format!("skipping {folder}: {why}"));
         }
         let snapshots = Snapshots::new(&repo);
-        snapshots.ensure(&catalogue)?;
+        let snapshotting = std::thread::spawn({
+            let (snapshots, katas) = (snapshots.clone(), catalogue.katas.clone());
+            move || snapshots.ensure(&katas)
+        });
         Ok(Workspace {
             store: Store::new(&repo),
             repo,
             catalogue,
             snapshots,
+            snapshotting: Mutex::new(Some(snapshotting)),
         })
+    }
+
+    /// The snapshots of the shipped katas, once taking them has finished.
+    pub fn snapshots(&self) -> Result<&Snapshots> {
+        let pending = self
+            .snapshotting
+            .lock()
+            .expect("never poisoned: nothing panics holding it")
+            .take();
+        if let Some(pending) = pending {
+            pending
+                .join()
+                .map_err(|_| anyhow::anyhow!("taking snapshots of the katas failed"))??;
+        }
+        Ok(&self.snapshots)
     }
 
     /// The named kata, or the current one.

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 pub fn reset(workspace: &Workspace, name: Option<&str>, undo: bool) -> Result<ExitCode> {
     let kata = workspace.kata(name)?;
     if undo {
-        let restored = workspace.snapshots.undo_reset(kata)?;
+        let restored = workspace.snapshots()?.undo_reset(kata)?;
         println!(
             "{} brought back your code from {}",
             "✓".green(),
@@ -18,7 +18,7 @@ pub fn reset(workspace: &Workspace, name: Option<&str>, undo: bool) -> Result<Ex
         );
         println!("  (what was there before is itself kept as a newer backup)");
     } else {
-        let backup = workspace.snapshots.reset(kata)?;
+        let backup = workspace.snapshots()?.reset(kata)?;
         println!(
             "{} {} is back to its original code.",
             "✓".green(),

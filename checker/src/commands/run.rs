@@ -22,7 +22,7 @@ pub fn run(workspace: &Workspace, name: Option<&str>, as_json: bool) -> Result<E
     let kata = workspace.kata(name)?;
     if as_json {
         let report = until_interrupted(check_exercise(workspace, kata, false, &mut Silent))?;
-        let edited_files = workspace.snapshots.edited_protected_files(kata);
+        let edited_files = workspace.snapshots()?.edited_protected_files(kata);
         json::print(&RunOutput {
             report: &report,
             edited_files,
@@ -36,7 +36,7 @@ pub fn run(workspace: &Workspace, name: Option<&str>, as_json: bool) -> Result<E
         style::color_enabled(),
         &mut terminal::Terminal::new(),
     ))?;
-    warn_about_edits(workspace, kata);
+    warn_about_edits(workspace, kata)?;
     Ok(exit::from_passed(report.passed()))
 }
 
@@ -66,8 +66,8 @@ pub async fn check_exercise(
 }
 
 /// Points out edited tests or manifests: passing them proves nothing.
-pub fn warn_about_edits(workspace: &Workspace, kata: &Kata) {
-    let edited = workspace.snapshots.edited_protected_files(kata);
+pub fn warn_about_edits(workspace: &Workspace, kata: &Kata) -> Result<()> {
+    let edited = workspace.snapshots()?.edited_protected_files(kata);
     if !edited.is_empty() {
         style::warning(&format!(
             "these files differ from the kata as shipped: {}. The tests are the truth; \
@@ -75,4 +75,5 @@ pub fn warn_about_edits(workspace: &Workspace, kata: &Kata) {
             edited.join(", ")
         ));
     }
+    Ok(())
 }

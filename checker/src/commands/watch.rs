@@ -67,7 +67,7 @@ async fn watch_loop(workspace: &Workspace) -> Result<ExitCode> {
             report = check => report?,
             _ = tokio::signal::ctrl_c() => return Ok(exit::SUCCESS.into()),
         };
-        run::warn_about_edits(workspace, kata);
+        run::warn_about_edits(workspace, kata)?;
         if report.passed() {
             match move_on(workspace, kata)? {
                 Some(next) => {
