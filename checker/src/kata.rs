@@ -47,6 +47,9 @@ pub enum Difficulty {
 #[serde(deny_unknown_fields)]
 pub struct Untouched {
     pub compiles: bool,
+    /// For a kata that must not compile: text the compiler's errors must contain (an error code
+    /// such as "E0277", or a phrase), so that a typo cannot pass for the intended error.
+    pub compile_error: Option<String>,
     #[serde(default)]
     pub failing: Vec<String>,
     #[serde(default)]

@@ -90,7 +90,17 @@ fn judge(kata: &Kata, untouched: &CrateReport, solution: &CrateReport) -> Verdic
     let mut problems = metadata_problems(kata);
     let expected = &kata.meta.untouched;
     match (expected.compiles, untouched.outcome) {
-        (false, Outcome::DidNotCompile) => {}
+        (false, Outcome::DidNotCompile) => {
+            let diagnostics = untouched.diagnostics.as_deref().unwrap_or("");
+            match &expected.compile_error {
+                Some(wanted) if !diagnostics.contains(wanted.as_str()) => problems.push(format!(
+                    "untouched: does not compile, but not with `{wanted}`:\n{diagnostics}"
+                )),
+                Some(_) => {}
+                None => problems
+                    .push("metadata: a kata that must not compile names its compile_error".into()),
+            }
+        }
         (false, _) => {
             problems.push("untouched: compiles, but the metadata says it must not".into())
         }
