@@ -106,6 +106,7 @@ pub async fn build_tests(
     targets: &[Target<'_>],
     lint: bool,
     color: bool,
+    target_dir: Option<&Path>,
     progress: impl FnMut(&str),
 ) -> Result<Build> {
     let mut cmd = Command::new(cargo_program()?);
@@ -122,6 +123,9 @@ pub async fn build_tests(
     }
     if lint {
         cmd.env("RUSTC_WORKSPACE_WRAPPER", clippy_driver()?);
+    }
+    if let Some(dir) = target_dir {
+        cmd.env("CARGO_TARGET_DIR", dir);
     }
     run_cargo(cmd, root, progress).await
 }
@@ -188,7 +192,12 @@ fn record_message(build: &mut Build, line: &str) {
     let manifest = || message["manifest_path"].as_str().map(PathBuf::from);
     match message["reason"].as_str() {
         Some("compiler-artifact") => {
-            let is_test = message["profile"]["test"].as_bool() == Some(true);
+            // Only integration tests (`tests/`) hold a kata's tests; unit tests a learner writes
+            // in `src/` are theirs, and must never stand in for a kata test of the same name.
+            let is_test = message["profile"]["test"].as_bool() == Some(true)
+                && message["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "test"));
             if let (true, Some(exe), Some(manifest)) =
                 (is_test, message["executable"].as_str(), manifest())
             {

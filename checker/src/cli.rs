@@ -1,6 +1,7 @@
 //! The command line, as clap sees it.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 
 /// Learn production async Rust by fixing broken katas.
 #[derive(Debug, Parser)]
@@ -59,4 +60,59 @@ pub enum Command {
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         repeat: u32,
     },
+    /// For instructors: grade a folder of student submissions
+    Grade(GradeArgs),
+    /// For instructors: merge the results of graded shards into one gradebook
+    MergeGrades {
+        /// The --out folders of the shards
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        #[arg(long, default_value = "grades")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GradeArgs {
+    /// One folder per student, each a copy of the repository (or of its exercises/)
+    pub submissions: PathBuf,
+    /// Where results.json, gradebook.csv, junit.xml and similarity.csv go
+    #[arg(long, default_value = "grades")]
+    pub out: PathBuf,
+    /// Tests only the instructor has: HIDDEN/NN-slug/*.rs and HIDDEN/NN-slug/hidden.toml
+    #[arg(long)]
+    pub hidden: Option<PathBuf>,
+    /// Grade only slice K of N of the class, for example 2/4
+    #[arg(long, value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+    /// Only this kata (repeat for more; default: all)
+    #[arg(long = "kata")]
+    pub katas: Vec<String>,
+    /// SUBMISSIONS is one student's submission, not a folder of them
+    #[arg(long)]
+    pub single: bool,
+    /// Also write Gradescope's results.json for the (single) submission to this path
+    #[arg(long)]
+    pub gradescope: Option<PathBuf>,
+    /// Seconds of test time one submission may use in all
+    #[arg(long, default_value_t = 300)]
+    pub time_limit: u64,
+    /// Megabytes of memory one test process may use
+    #[arg(long, default_value_t = 1024)]
+    pub memory_limit: u64,
+    /// Kilobytes of output kept per test and stream
+    #[arg(long, default_value_t = 64)]
+    pub output_cap: usize,
+}
+
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.parse().ok()?, n.parse().ok()?)));
+    match parsed {
+        Some((k, n)) if k >= 1 && k <= n => Ok((k, n)),
+        _ => Err(format!(
+            "`{text}` is not a shard: write K/N with 1 <= K <= N, for example 2/4"
+        )),
+    }
 }

@@ -70,6 +70,10 @@ pub enum Event<'a> {
     /// A line of cargo's progress ("Compiling ..."), for a status line.
     BuildProgress(&'a str),
     BuildFinished,
+    /// The tests are listed and about to run.
+    RunStarted {
+        tests: usize,
+    },
     TestFinished(&'a TestResult),
     CrateFinished(&'a CrateReport),
 }

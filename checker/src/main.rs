@@ -5,7 +5,9 @@ mod cli;
 mod commands;
 mod events;
 mod exit;
+mod grading;
 mod kata;
+mod limits;
 mod process;
 mod progress;
 mod repo;
@@ -18,6 +20,10 @@ mod terminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    if let Some(err) = limits::exec_if_asked() {
+        style::print_error(&err);
+        return exit::ERROR.into();
+    }
     let args = <cli::Cli as clap::Parser>::parse();
     style::configure();
     match commands::dispatch(args) {

@@ -12,38 +12,39 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::process::Command;
 
-/// Which crate of a kata to check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    /// The learner's code in `exercises/`.
-    Exercise,
-    /// The reference solution in `solutions/`, against the exercise's tests.
-    Solution,
-}
-
-#[derive(Debug, Clone, Copy)]
+/// One crate to check: a kata's tests compiled against some code.
+#[derive(Debug, Clone)]
 pub struct Check<'a> {
     pub kata: &'a Kata,
-    pub side: Side,
+    pub package: String,
+    pub dir: PathBuf,
+    /// Checks that share one time budget (one student's submission).
+    pub group: Option<usize>,
 }
 
-impl Check<'_> {
-    fn package(&self) -> String {
-        match self.side {
-            Side::Exercise => self.kata.exercise_package(),
-            Side::Solution => self.kata.solution_package(),
+impl<'a> Check<'a> {
+    /// The learner's code in `exercises/`.
+    pub fn exercise(kata: &'a Kata) -> Check<'a> {
+        Check {
+            package: kata.exercise_package(),
+            dir: kata.exercise_dir.clone(),
+            kata,
+            group: None,
         }
     }
 
-    fn dir(&self) -> &Path {
-        match self.side {
-            Side::Exercise => &self.kata.exercise_dir,
-            Side::Solution => &self.kata.solution_dir,
+    /// The reference solution in `solutions/`, against the exercise's tests.
+    pub fn solution(kata: &'a Kata) -> Check<'a> {
+        Check {
+            package: kata.solution_package(),
+            dir: kata.solution_dir.clone(),
+            kata,
+            group: None,
         }
     }
 
     fn manifest(&self) -> PathBuf {
-        self.dir().join("Cargo.toml")
+        self.dir.join("Cargo.toml")
     }
 }
 
@@ -52,6 +53,12 @@ pub struct Options {
     pub jobs: usize,
     /// Bytes of each output stream kept per test.
     pub output_cap: usize,
+    /// Where cargo builds; its default when `None`.
+    pub target_dir: Option<PathBuf>,
+    /// The most heap (RLIMIT_DATA) one test process may use.
+    pub memory_limit: Option<u64>,
+    /// The most test time one group of checks (a submission) may use in all.
+    pub group_budget: Option<Duration>,
 }
 
 impl Options {
@@ -60,6 +67,9 @@ impl Options {
             color,
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
             output_cap: 64 * 1024,
+            target_dir: None,
+            memory_limit: None,
+            group_budget: None,
         }
     }
 }
@@ -78,7 +88,7 @@ pub async fn check(
     options: &Options,
     reporter: &mut dyn Reporter,
 ) -> Result<Vec<CrateReport>> {
-    let packages: Vec<String> = checks.iter().map(Check::package).collect();
+    let packages: Vec<String> = checks.iter().map(|c| c.package.clone()).collect();
     let targets: Vec<Target> = checks
         .iter()
         .zip(&packages)
@@ -103,7 +113,10 @@ pub async fn check(
             .collect();
         if !selected.is_empty() {
             let progress = |line: &str| reporter.event(&Event::BuildProgress(line));
-            builds.push(cargo::build_tests(root, &selected, lint, options.color, progress).await?);
+            let target_dir = options.target_dir.as_deref();
+            let build =
+                cargo::build_tests(root, &selected, lint, options.color, target_dir, progress);
+            builds.push(build.await?);
         }
     }
     let build = Build::merge(builds);
@@ -124,6 +137,7 @@ pub async fn check(
         }
     }
 
+    reporter.event(&Event::RunStarted { tests: jobs.len() });
     let mut results = run_tests(checks, jobs, options, reporter).await;
 
     let mut reports = Vec::new();
@@ -235,10 +249,19 @@ async fn run_tests(
     reporter: &mut dyn Reporter,
 ) -> Vec<Vec<TestResult>> {
     let mut results: Vec<Vec<TestResult>> = checks.iter().map(|_| Vec::new()).collect();
+    let budgets = Budgets::new(checks, options.group_budget);
     let mut finished = stream::iter(jobs)
-        .map(|job| async move {
-            let result = run_one(&checks[job.check], &job, options).await;
-            (job.check, result)
+        .map(|job| {
+            let budgets = &budgets;
+            async move {
+                let check = &checks[job.check];
+                let result = match budgets.exhausted(check) {
+                    Some(budget) => out_of_budget(check, &job, budget),
+                    None => run_one(check, &job, options).await,
+                };
+                budgets.spend(check, result.duration);
+                (job.check, result)
+            }
         })
         .buffer_unordered(options.jobs);
     while let Some((index, result)) = finished.next().await {
@@ -248,12 +271,60 @@ async fn run_tests(
     results
 }
 
+/// The test time each group of checks has used, against its budget.
+struct Budgets {
+    budget: Option<Duration>,
+    spent: std::sync::Mutex<Vec<Duration>>,
+}
+
+impl Budgets {
+    fn new(checks: &[Check<'_>], budget: Option<Duration>) -> Budgets {
+        let groups = checks
+            .iter()
+            .filter_map(|c| c.group)
+            .max()
+            .map_or(0, |g| g + 1);
+        Budgets {
+            budget,
+            spent: std::sync::Mutex::new(vec![Duration::ZERO; groups]),
+        }
+    }
+
+    /// The budget, when the check's group has used it up.
+    fn exhausted(&self, check: &Check<'_>) -> Option<Duration> {
+        let (budget, group) = (self.budget?, check.group?);
+        let spent = self.spent.lock().expect("never poisoned")[group];
+        (spent >= budget).then_some(budget)
+    }
+
+    fn spend(&self, check: &Check<'_>, time: Duration) {
+        if let Some(group) = check.group {
+            self.spent.lock().expect("never poisoned")[group] += time;
+        }
+    }
+}
+
+fn out_of_budget(check: &Check<'_>, job: &Job, budget: Duration) -> TestResult {
+    TestResult {
+        name: job.name.clone(),
+        status: TestStatus::TimedOut,
+        message: Some(format!(
+            "not run: the submission used up its time limit of {}s on earlier tests",
+            budget.as_secs()
+        )),
+        output: String::new(),
+        duration: Duration::ZERO,
+        points: 0,
+        max_points: check.kata.points_for(&job.name),
+    }
+}
+
 async fn run_one(check: &Check<'_>, job: &Job, options: &Options) -> TestResult {
     let kata = check.kata;
-    let mut cmd = Command::new(&job.binary);
+    let mut cmd = test_command(&job.binary, options.memory_limit);
     cmd.args(["--exact", &job.name, "--test-threads=1", "--color", "never"])
-        .current_dir(check.dir())
-        .env("CARGO_MANIFEST_DIR", check.dir())
+        .current_dir(&check.dir)
+        .env("CARGO_MANIFEST_DIR", &check.dir)
         .env("RUST_BACKTRACE", "0");
     let max_points = kata.points_for(&job.name);
     let finished = match process::run(cmd, kata.timeout(), options.output_cap).await {
@@ -283,6 +354,21 @@ async fn run_one(check: &Check<'_>, job: &Job, options: &Options) -> TestResult 
         message,
         output: join_output(&finished),
         duration: finished.duration,
+    }
+}
+
+/// The test binary, or, with a memory limit, this checker re-run to set the limit on itself
+/// and then become the test binary (setting it in the child would need unsafe code).
+fn test_command(binary: &Path, memory_limit: Option<u64>) -> Command {
+    match (memory_limit, std::env::current_exe()) {
+        (Some(bytes), Ok(checker)) => {
+            let mut cmd = Command::new(checker);
+            cmd.arg(crate::limits::LIMITED_EXEC)
+                .arg(bytes.to_string())
+                .arg(binary);
+            cmd
+        }
+        _ => Command::new(binary),
     }
 }
 
@@ -347,6 +433,10 @@ fn failure_message(name: &str, stdout: &str) -> String {
 }
 
 fn early_exit_message(finished: &process::Finished) -> String {
+    if finished.stderr.contains("memory allocation of") {
+        return "the test ran out of memory: it used more than the memory limit of a test process"
+            .to_string();
+    }
     let how = match finished.status {
         Some(status) if status.code().is_some() => {
             format!("exit status {}", status.code().unwrap_or_default())

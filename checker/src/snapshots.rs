@@ -246,7 +246,7 @@ fn relative_files(base: &Path, entry: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     for file in walk(from)? {
         let target = to.join(file.strip_prefix(from).expect("walked inside"));
         fs::create_dir_all(target.parent().expect("a file has a parent"))?;

@@ -1,5 +1,6 @@
 //! One module per command; this one holds what they share: the opened repository.
 
+mod grade;
 pub mod hint;
 pub mod list;
 mod progress;
@@ -35,6 +36,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             json,
             repeat,
         } => verify::verify(&workspace, &katas, json, repeat),
+        Command::Grade(args) => grade::grade(&workspace, &args),
+        Command::MergeGrades { shards, out } => grade::merge(&shards, &out),
     }?;
     // Whatever the command, the first-contact snapshots must be complete before we exit.
     workspace.snapshots()?;

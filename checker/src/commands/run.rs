@@ -4,7 +4,7 @@ use super::{until_interrupted, Workspace};
 use crate::events::{CrateReport, Reporter, Silent};
 use crate::kata::Kata;
 use crate::report::{json, terminal};
-use crate::runner::{self, Check, Options, Side};
+use crate::runner::{self, Check, Options};
 use crate::{exit, style};
 use anyhow::Result;
 use serde::Serialize;
@@ -47,10 +47,7 @@ pub async fn check_exercise(
     color: bool,
     reporter: &mut dyn Reporter,
 ) -> Result<CrateReport> {
-    let checks = [Check {
-        kata,
-        side: Side::Exercise,
-    }];
+    let checks = [Check::exercise(kata)];
     let mut reports = runner::check(
         &workspace.repo.root,
         &checks,

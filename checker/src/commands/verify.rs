@@ -6,7 +6,7 @@ use crate::events::{CrateReport, Outcome, TestStatus};
 use crate::exit;
 use crate::kata::Kata;
 use crate::report::{json, terminal};
-use crate::runner::{self, Check, Options, Side};
+use crate::runner::{self, Check, Options};
 use anyhow::Result;
 use colored::Colorize;
 use serde::Serialize;
@@ -40,7 +40,7 @@ pub fn verify(
     };
     let checks: Vec<Check> = katas
         .iter()
-        .flat_map(|&kata| [Side::Exercise, Side::Solution].map(|side| Check { kata, side }))
+        .flat_map(|&kata| [Check::exercise(kata), Check::solution(kata)])
         .collect();
     let mut reporter = terminal::Terminal::progress_only();
     let options = Options::new(false);

@@ -1,4 +1,5 @@
 //! Reporters: the ways results are shown. They listen to runner events and never start processes.
 
 pub mod json;
+pub mod progress_bar;
 pub mod terminal;

@@ -50,6 +50,7 @@ impl Reporter for Terminal {
                 }
             }
             Event::BuildFinished => self.clear_status(),
+            Event::RunStarted { .. } => {}
             Event::TestFinished(result) if self.results => {
                 println!("  {} {}", symbol(result.status), result.name)
             }

@@ -1,0 +1,247 @@
+//! Grading a made-up class through the real binary: each student gets exactly the grade their
+//! code deserves, whatever it does to the tests or the grader.
+
+mod util;
+
+use serde_json::Value;
+use std::path::Path;
+use util::Sandbox;
+
+const LAZY: &str = "01-lazy-futures";
+const QUEUE: &str = "09-bounded-channels";
+
+/// A student's copy of a kata: the released files, then `change` applied to its lib.rs.
+fn hand_in(sandbox: &Sandbox, class: &Path, student: &str, kata: &str, lib: &str) {
+    let kata_dir = class.join(student).join("exercises").join(kata);
+    for sub in ["src", "tests"] {
+        let from = sandbox.path(&format!("exercises/{kata}/{sub}"));
+        std::fs::create_dir_all(kata_dir.join(sub)).unwrap();
+        for file in std::fs::read_dir(from).unwrap() {
+            let file = file.unwrap();
+            std::fs::copy(file.path(), kata_dir.join(sub).join(file.file_name())).unwrap();
+        }
+    }
+    std::fs::copy(
+        sandbox.path(&format!("exercises/{kata}/Cargo.toml")),
+        kata_dir.join("Cargo.toml"),
+    )
+    .unwrap();
+    std::fs::write(kata_dir.join("src/lib.rs"), lib).unwrap();
+}
+
+fn grades(out: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+}
+
+fn student<'a>(results: &'a Value, name: &str) -> &'a Value {
+    results["students"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["student"] == name)
+        .unwrap()
+}
+
+fn statuses(results: &Value, name: &str, kata: &str) -> Vec<String> {
+    let mut found: Vec<String> = results["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["student"] == name && t["kata"] == kata)
+        .map(|t| t["status"].as_str().unwrap().to_string())
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn each_student_gets_the_grade_their_code_deserves() {
+    let sandbox = Sandbox::new();
+    let class = tempfile::tempdir().unwrap();
+    let class = class.path();
+    let solved = |kata: &str| sandbox.read(&format!("solutions/{kata}/src/lib.rs"));
+    let broken = sandbox.read(&format!("exercises/{LAZY}/src/lib.rs"));
+    let sign_up = "pub async fn sign_up(&self, email: &str) -> UserId {";
+
+    // ada: everything right.
+    hand_in(&sandbox, class, "ada", LAZY, &solved(LAZY));
+    hand_in(&sandbox, class, "ada", QUEUE, &solved(QUEUE));
+    // tess: did not fix the code, but replaced the tests with ones that always pass.
+    hand_in(&sandbox, class, "tess", LAZY, &broken);
+    let fake = "#[test] fn sign_up_sends_the_welcome_email() {}\n#[test] fn sign_up_records_an_audit_entry() {}\n#[test] fn sign_up_creates_each_account() {}\n";
+    std::fs::write(
+        class.join("tess/exercises/01-lazy-futures/tests/lazy_futures.rs"),
+        fake,
+    )
+    .unwrap();
+    hand_in(&sandbox, class, "tess", QUEUE, &solved(QUEUE));
+    // hank: spins forever inside sign_up.
+    hand_in(
+        &sandbox,
+        class,
+        "hank",
+        LAZY,
+        &solved(LAZY).replace(
+            sign_up,
+            &format!("{sign_up}\n        loop {{ std::hint::spin_loop(); }}"),
+        ),
+    );
+    // nico: does not compile.
+    hand_in(&sandbox, class, "nico", LAZY, "pub fn broken( {}\n");
+    // eve: calls std::process::exit(0) to end the tests "successfully".
+    hand_in(
+        &sandbox,
+        class,
+        "eve",
+        LAZY,
+        &solved(LAZY).replace(
+            sign_up,
+            &format!("{sign_up}\n        std::process::exit(0);"),
+        ),
+    );
+    // flo: floods the output and leaves the bug in.
+    hand_in(
+        &sandbox,
+        class,
+        "flo",
+        LAZY,
+        &broken.replace(
+            sign_up,
+            &format!("{sign_up}\n        for i in 0..1_000_000 {{ println!(\"noise {{i}}\"); }}"),
+        ),
+    );
+    // mia: solved the first kata, never handed in the second.
+    hand_in(&sandbox, class, "mia", LAZY, &solved(LAZY));
+
+    let out = sandbox.path("grades");
+    let run = sandbox.checker(&[
+        "grade",
+        class.to_str().unwrap(),
+        "--kata",
+        LAZY,
+        "--kata",
+        QUEUE,
+        "--time-limit",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let results = grades(&out);
+
+    let score = |name: &str| student(&results, name)["score"].as_u64().unwrap();
+    assert_eq!(score("ada"), 7, "the correct student gets full marks");
+    assert_eq!(
+        score("tess"),
+        1 + 4,
+        "edited tests do not count: the released tests grade her code"
+    );
+    assert_eq!(
+        student(&results, "tess")["tampered"][0],
+        "exercises/01-lazy-futures/tests/lazy_futures.rs (changed)"
+    );
+    assert_eq!(score("hank"), 0);
+    assert!(
+        statuses(&results, "hank", LAZY)
+            .iter()
+            .all(|s| s == "timed-out"),
+        "{:?}",
+        statuses(&results, "hank", LAZY)
+    );
+    assert_eq!(statuses(&results, "hank", QUEUE), ["missing"; 4]);
+    assert_eq!(statuses(&results, "nico", LAZY), ["did-not-compile"; 3]);
+    assert_eq!(score("eve"), 0, "exit(0) in the code is not a pass");
+    assert_eq!(score("flo"), 1, "the flood costs flo nothing but the bug");
+    let flo_output: usize = results["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["student"] == "flo")
+        .map(|t| t["output"].as_str().unwrap().len())
+        .max()
+        .unwrap();
+    assert!(
+        flo_output < 10_000,
+        "the flood is truncated in the results: {flo_output} bytes"
+    );
+    assert_eq!(score("mia"), 3);
+    assert_eq!(statuses(&results, "mia", QUEUE), ["missing"; 4]);
+
+    let gradebook = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
+    assert!(
+        gradebook.starts_with("student,score,max_score,01-lazy-futures,09-bounded-channels"),
+        "{gradebook}"
+    );
+    assert!(gradebook.contains("\nada,7,7,3,4,\n"), "{gradebook}");
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("<testsuite name=\"nico/01-lazy-futures\" tests=\"3\" failures=\"3\""),
+        "{junit}"
+    );
+}
+
+#[test]
+fn shards_merge_into_one_gradebook_and_gradescope_gets_one_submission() {
+    let sandbox = Sandbox::new();
+    let class = tempfile::tempdir().unwrap();
+    let solved = sandbox.read(&format!("solutions/{QUEUE}/src/lib.rs"));
+    let broken = sandbox.read(&format!("exercises/{QUEUE}/src/lib.rs"));
+    hand_in(&sandbox, class.path(), "amy", QUEUE, &solved);
+    hand_in(&sandbox, class.path(), "ben", QUEUE, &broken);
+    let class_dir = class.path().to_str().unwrap();
+
+    for shard in ["1/2", "2/2"] {
+        let out = sandbox.path(&format!("shard-{}", &shard[..1]));
+        let run = sandbox.checker(&[
+            "grade",
+            class_dir,
+            "--kata",
+            QUEUE,
+            "--shard",
+            shard,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        assert_eq!(
+            grades(&out)["students"].as_array().unwrap().len(),
+            1,
+            "each shard grades half the class"
+        );
+    }
+    let merged = sandbox.path("merged");
+    let shards = [sandbox.path("shard-1"), sandbox.path("shard-2")];
+    let run = sandbox.checker(&[
+        "merge-grades",
+        shards[0].to_str().unwrap(),
+        shards[1].to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let gradebook = std::fs::read_to_string(merged.join("gradebook.csv")).unwrap();
+    assert!(
+        gradebook.contains("\namy,4,4,4,\n") && gradebook.contains("\nben,1,4,1,\n"),
+        "{gradebook}"
+    );
+
+    let gradescope = sandbox.path("results-gradescope.json");
+    let one = class.path().join("amy");
+    let run = sandbox.checker(&[
+        "grade",
+        one.to_str().unwrap(),
+        "--single",
+        "--kata",
+        QUEUE,
+        "--out",
+        sandbox.path("single").to_str().unwrap(),
+        "--gradescope",
+        gradescope.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let gradescope: Value =
+        serde_json::from_str(&std::fs::read_to_string(gradescope).unwrap()).unwrap();
+    assert_eq!(gradescope["score"], 4);
+    assert_eq!(gradescope["tests"].as_array().unwrap().len(), 4);
+    assert_eq!(gradescope["tests"][0]["status"], "passed");
+}
