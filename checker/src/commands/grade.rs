@@ -46,7 +46,8 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         .map_or(workspace.repo.root.join("target"), PathBuf::from);
     let grading_dir = target.join("grading");
     let work = grading_dir.join(format!("work-{}", std::process::id()));
-    let (entries, problems) = tree::build(&workspace.repo.root, &work, &submissions, &graded)?;
+    let tree::Layout { entries, problems } =
+        tree::build(&workspace.repo.root, &work, &submissions, &graded)?;
     let checks: Vec<Check> = entries
         .iter()
         .map(|e| Check {

@@ -75,14 +75,20 @@ pub struct Entry {
     pub dir: PathBuf,
 }
 
-/// Lays out the grading workspace at `root` (replacing whatever was there). Returns its crates,
-/// and the problems met with each student's files: one student's broken folder costs only them.
+/// The grading workspace as laid out.
+pub struct Layout {
+    pub entries: Vec<Entry>,
+    /// Problems met with a student's files, by student: one broken folder costs only its owner.
+    pub problems: Vec<(usize, String)>,
+}
+
+/// Lays out the grading workspace at `root`, replacing whatever was there.
 pub fn build(
     repo_root: &Path,
     root: &Path,
     submissions: &[Submission],
     katas: &[GradedKata],
-) -> Result<(Vec<Entry>, Vec<(usize, String)>)> {
+) -> Result<Layout> {
     if root.exists() {
         fs::remove_dir_all(root).with_context(|| format!("cannot clear {}", root.display()))?;
     }
@@ -126,7 +132,7 @@ pub fn build(
     if lock.is_file() {
         fs::copy(&lock, root.join("Cargo.lock"))?;
     }
-    Ok((entries, problems))
+    Ok(Layout { entries, problems })
 }
 
 fn lay_out_crate(graded: &GradedKata, student_src: &Path, dir: &Path, package: &str) -> Result<()> {
