@@ -110,6 +110,15 @@ fn each_student_gets_the_grade_their_code_deserves() {
             &format!("{sign_up}\n        for i in 0..1_000_000 {{ println!(\"noise {{i}}\"); }}"),
         ),
     );
+    // max: eats memory until the allocator gives up.
+    let eat = "let mut heap = Vec::new(); loop { heap.push(vec![1u8; 1 << 20]); }";
+    hand_in(
+        &sandbox,
+        class,
+        "max",
+        LAZY,
+        &solved(LAZY).replace(sign_up, &format!("{sign_up}\n        {eat}")),
+    );
     // mia: solved the first kata, never handed in the second.
     hand_in(&sandbox, class, "mia", LAZY, &solved(LAZY));
 
@@ -123,6 +132,8 @@ fn each_student_gets_the_grade_their_code_deserves() {
         QUEUE,
         "--time-limit",
         "4",
+        "--memory-limit",
+        "256",
         "--out",
         out.to_str().unwrap(),
     ]);
@@ -164,6 +175,15 @@ fn each_student_gets_the_grade_their_code_deserves() {
         flo_output < 10_000,
         "the flood is truncated in the results: {flo_output} bytes"
     );
+    assert_eq!(score("max"), 0);
+    let max_message = results["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["student"] == "max" && t["test"] == "sign_up_sends_the_welcome_email")
+        .unwrap()["message"]
+        .to_string();
+    assert!(max_message.contains("ran out of memory"), "{max_message}");
     assert_eq!(score("mia"), 3);
     assert_eq!(statuses(&results, "mia", QUEUE), ["missing"; 4]);
 
