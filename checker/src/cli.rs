@@ -103,6 +103,9 @@ pub struct GradeArgs {
     /// Kilobytes of output kept per test and stream
     #[arg(long, default_value_t = 64)]
     pub output_cap: usize,
+    /// Lay out the grading workspace here and keep it (default: a temporary folder under target/)
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
 }
 
 fn parse_shard(text: &str) -> Result<(usize, usize), String> {

@@ -45,7 +45,8 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or(workspace.repo.root.join("target"), PathBuf::from);
     let grading_dir = target.join("grading");
-    let work = grading_dir.join(format!("work-{}", std::process::id()));
+    let temporary_work = grading_dir.join(format!("work-{}", std::process::id()));
+    let work = args.work_dir.clone().unwrap_or_else(|| temporary_work.clone());
     let tree::Layout { entries, problems } =
         tree::build(&workspace.repo.root, &work, &submissions, &graded)?;
     let checks: Vec<Check> = entries
@@ -76,7 +77,9 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         until_interrupted(runner::check(&work, &checks, &options, &mut bar))?
     };
     bar.finish();
-    let _ = std::fs::remove_dir_all(&work);
+    if args.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&temporary_work);
+    }
 
     let mut students = Vec::new();
     let mut tests = Vec::new();
