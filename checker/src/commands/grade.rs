@@ -46,7 +46,10 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         .map_or(workspace.repo.root.join("target"), PathBuf::from);
     let grading_dir = target.join("grading");
     let temporary_work = grading_dir.join(format!("work-{}", std::process::id()));
-    let work = args.work_dir.clone().unwrap_or_else(|| temporary_work.clone());
+    let work = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| temporary_work.clone());
     let tree::Layout { entries, problems } =
         tree::build(&workspace.repo.root, &work, &submissions, &graded)?;
     let checks: Vec<Check> = entries
