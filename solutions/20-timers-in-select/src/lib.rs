@@ -1,0 +1,62 @@
+//! Metrics shipping: every request handler drops its samples into one channel, and a background
+//! task uploads them to the metrics store in batches. The reference solution.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::{sleep, Instant};
+
+/// No sample may wait longer than this between arriving and being uploaded.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
+
+/// The metrics store takes at most this many samples per upload.
+pub const MAX_BATCH: usize = 100;
+
+/// Collects samples from `samples` and hands them to `upload` in batches, in the order they came.
+///
+/// - A batch goes out as soon as it holds `MAX_BATCH` samples.
+/// - No sample waits longer than `FLUSH_EVERY` before it is uploaded, however busy or quiet the
+///   channel is.
+/// - An empty batch is never uploaded.
+/// - When every sender is gone, whatever is left is uploaded and the function returns.
+///
+/// `upload` deals with its own retries and errors.
+pub async fn ship_samples<F, Fut>(mut samples: mpsc::Receiver<String>, mut upload: F)
+where
+    F: FnMut(Vec<String>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut batch = Vec::new();
+    // One timer for the whole loop. A `sleep(..)` written inside `select!` is a new 5 s timer on
+    // every pass, so each sample that arrives throws the old one away and starts counting again:
+    // with a sample every second it never fires. This one keeps its deadline across passes.
+    let flush_timer = sleep(FLUSH_EVERY);
+    tokio::pin!(flush_timer);
+    loop {
+        tokio::select! {
+            sample = samples.recv() => match sample {
+                Some(sample) => {
+                    batch.push(sample);
+                    if batch.len() >= MAX_BATCH {
+                        upload(std::mem::take(&mut batch)).await;
+                    }
+                }
+                // Every sender is gone.
+                None => break,
+            },
+            // Every FLUSH_EVERY, ship whatever is waiting, full batch or not.
+            () = &mut flush_timer => {
+                if !batch.is_empty() {
+                    upload(std::mem::take(&mut batch)).await;
+                }
+                // A fired `Sleep` stays ready: move its deadline on, or this branch would win
+                // every pass from now on.
+                flush_timer.as_mut().reset(Instant::now() + FLUSH_EVERY);
+            }
+        }
+    }
+    if !batch.is_empty() {
+        upload(batch).await;
+    }
+}
