@@ -16,7 +16,12 @@ katas=${KATAS:-"01-lazy-futures 05-spawn-independent-work 09-bounded-channels 14
 bench=target/bench-grade
 rm -rf "$bench"
 mkdir -p "$bench/class" "$bench/warm"
-export RUST_BACKTRACE=0 NO_COLOR=1 CARGO_TARGET_DIR="$PWD/$bench/target"
+export RUST_BACKTRACE=0 NO_COLOR=1
+
+cargo build -q -p checker
+checker="${CARGO_TARGET_DIR:-$PWD/target}/debug/checker"
+# Grading builds go to a target directory of the benchmark's own, empty at the start.
+export CARGO_TARGET_DIR="$PWD/$bench/target"
 
 hand_in() { # student-folder student-number
   local last; last=$(echo "$katas" | awk '{ print $NF }')
@@ -35,8 +40,6 @@ hand_in() { # student-folder student-number
 for i in $(seq 1 "$students"); do hand_in "$bench/class/student$(printf %02d "$i")" "$i"; done
 hand_in "$bench/warm/warmup" 1
 
-cargo build -q -p checker
-checker=target/debug/checker
 kata_args=$(for k in $katas; do printf -- '--kata %s ' "$k"; done)
 
 millis() { echo $(($(date +%s%N) / 1000000)); }

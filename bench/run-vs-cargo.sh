@@ -20,7 +20,7 @@ trap 'cp "$saved" "$lib"; rm -f "$saved"' EXIT
 export RUST_BACKTRACE=0 NO_COLOR=1
 
 cargo build -q -p checker
-checker=target/debug/checker
+checker="${CARGO_TARGET_DIR:-$PWD/target}/debug/checker"
 
 # Warm both paths so every measurement starts from the same, fully built state.
 cargo test -q -p "kata-$kata" >/dev/null 2>&1 || true
