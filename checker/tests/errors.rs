@@ -122,3 +122,25 @@ fn a_broken_kata_does_not_stop_the_others() {
         "the broken one is not: {names:?}"
     );
 }
+
+#[test]
+fn a_deleted_lib_rs_is_named_with_the_way_back() {
+    let sandbox = Sandbox::new();
+    std::fs::remove_file(sandbox.path("exercises/10-channel-close/src/lib.rs")).unwrap();
+    let run = sandbox.checker(&["run", "01"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("exercises/10-channel-close/src/lib.rs is missing")
+            && run.stderr.contains("cargo kata reset 10-channel-close"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sandbox.checker(&["reset", "10"]).code, 0);
+    assert!(
+        sandbox
+            .path("exercises/10-channel-close/src/lib.rs")
+            .is_file(),
+        "reset brings it back"
+    );
+}

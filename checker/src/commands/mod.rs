@@ -98,6 +98,25 @@ impl Workspace {
         }
     }
 
+    /// Cargo cannot load the workspace, for any kata, while one kata's manifest or `src/lib.rs`
+    /// is missing: say which, and how to get it back, instead of cargo's error about it.
+    pub fn ensure_loadable(&self) -> Result<()> {
+        for kata in &self.catalogue.katas {
+            for file in ["Cargo.toml", "src/lib.rs"] {
+                if !kata.exercise_dir.join(file).is_file() {
+                    anyhow::bail!(
+                        "exercises/{}/{file} is missing, and cargo cannot build any kata without it: \
+                         `cargo kata reset {}` restores the kata's original code (what is left of \
+                         yours is kept as a backup)",
+                        kata.name,
+                        kata.name
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The kata the learner is on: the one recorded, else the first not done.
     pub fn current<'a>(&'a self, progress: &Progress) -> &'a Kata {
         let recorded = progress

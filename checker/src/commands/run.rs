@@ -47,6 +47,7 @@ pub async fn check_exercise(
     color: bool,
     reporter: &mut dyn Reporter,
 ) -> Result<CrateReport> {
+    workspace.ensure_loadable()?;
     let checks = [Check::exercise(kata)];
     let mut reports = runner::check(
         &workspace.repo.root,

@@ -64,11 +64,22 @@ async fn watch_loop(workspace: &Workspace) -> Result<ExitCode> {
         let mut reporter = Terminal::new();
         let check = run::check_exercise(workspace, kata, style::color_enabled(), &mut reporter);
         let report = tokio::select! {
-            report = check => report?,
+            report = check => report,
             _ = tokio::signal::ctrl_c() => return Ok(exit::SUCCESS.into()),
         };
-        run::warn_about_edits(workspace, kata)?;
-        if report.passed() {
+        // A check that could not run (a file missing mid-save, say) is shown, and the loop goes
+        // on: the next save may well fix it.
+        let passed = match report {
+            Ok(report) => {
+                run::warn_about_edits(workspace, kata)?;
+                report.passed()
+            }
+            Err(err) => {
+                style::print_error(&err);
+                false
+            }
+        };
+        if passed {
             match move_on(workspace, kata)? {
                 Some(next) => {
                     println!(
