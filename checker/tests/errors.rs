@@ -126,6 +126,11 @@ fn a_broken_kata_does_not_stop_the_others() {
 #[test]
 fn a_deleted_lib_rs_is_named_with_the_way_back() {
     let sandbox = Sandbox::new();
+    assert_eq!(
+        sandbox.checker(&["list"]).code,
+        0,
+        "the checker has seen the katas as shipped"
+    );
     std::fs::remove_file(sandbox.path("exercises/10-channel-close/src/lib.rs")).unwrap();
     let run = sandbox.checker(&["run", "01"]);
     assert_eq!(run.code, 2);
@@ -136,7 +141,8 @@ fn a_deleted_lib_rs_is_named_with_the_way_back() {
         "{}",
         run.stderr
     );
-    assert_eq!(sandbox.checker(&["reset", "10"]).code, 0);
+    let reset = sandbox.checker(&["reset", "10"]);
+    assert_eq!(reset.code, 0, "{}", reset.stderr);
     assert!(
         sandbox
             .path("exercises/10-channel-close/src/lib.rs")

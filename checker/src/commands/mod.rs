@@ -38,10 +38,11 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         } => verify::verify(&workspace, &katas, json, repeat),
         Command::Grade(args) => grade::grade(&workspace, &args),
         Command::MergeGrades { shards, out } => grade::merge(&shards, &out),
-    }?;
-    // Whatever the command, the first-contact snapshots must be complete before we exit.
+    };
+    // Whatever the command and however it ended, the first-contact snapshots must be complete
+    // before we exit.
     workspace.snapshots()?;
-    Ok(code)
+    code
 }
 
 /// The repository a command works on, with its katas, progress and snapshots.
