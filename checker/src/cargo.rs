@@ -67,12 +67,6 @@ impl Build {
     }
 }
 
-/// A crate to build: its package name and manifest.
-pub struct Target<'a> {
-    pub package: &'a str,
-    pub manifest: PathBuf,
-}
-
 /// The cargo that started us (`cargo kata` sets CARGO), else the one on PATH.
 fn cargo_program() -> Result<PathBuf> {
     std::env::var_os("CARGO")
@@ -96,14 +90,14 @@ fn message_format(color: bool) -> &'static str {
     }
 }
 
-/// Builds the test binaries of `targets` in one cargo invocation, without running them.
+/// Builds the test binaries of `packages` in one cargo invocation, without running them.
 ///
 /// With `lint`, clippy's driver compiles the workspace crates in place of rustc: it produces the
 /// same binaries and adds clippy's warnings to the diagnostics, so linting costs no second
 /// compilation.
 pub async fn build_tests(
     root: &Path,
-    targets: &[Target<'_>],
+    packages: &[&str],
     lint: bool,
     color: bool,
     target_dir: Option<&Path>,
@@ -118,8 +112,8 @@ pub async fn build_tests(
         "--message-format",
         message_format(color),
     ]);
-    for target in targets {
-        cmd.args(["-p", target.package]);
+    for package in packages {
+        cmd.args(["-p", package]);
     }
     if lint {
         cmd.env("RUSTC_WORKSPACE_WRAPPER", clippy_driver()?);
@@ -192,21 +186,19 @@ fn record_message(build: &mut Build, line: &str) {
     let manifest = || message["manifest_path"].as_str().map(PathBuf::from);
     match message["reason"].as_str() {
         Some("compiler-artifact") => {
+            let Some(manifest) = manifest() else {
+                return;
+            };
+            // Any artifact means the package is in this build, even with no tests left in it.
+            let package = build.packages.entry(manifest).or_default();
             // Only integration tests (`tests/`) hold a kata's tests; unit tests a learner writes
             // in `src/` are theirs, and must never stand in for a kata test of the same name.
             let is_test = message["profile"]["test"].as_bool() == Some(true)
                 && message["target"]["kind"]
                     .as_array()
                     .is_some_and(|k| k.iter().any(|k| k == "test"));
-            if let (true, Some(exe), Some(manifest)) =
-                (is_test, message["executable"].as_str(), manifest())
-            {
-                build
-                    .packages
-                    .entry(manifest)
-                    .or_default()
-                    .test_binaries
-                    .push(PathBuf::from(exe));
+            if let (true, Some(exe)) = (is_test, message["executable"].as_str()) {
+                package.test_binaries.push(PathBuf::from(exe));
             }
         }
         Some("compiler-message") => {

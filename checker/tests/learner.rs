@@ -259,3 +259,24 @@ fn concurrent_commands_lose_no_update() {
         "three hints at once are three hints"
     );
 }
+
+#[test]
+fn deleted_tests_count_as_missing_not_passed() {
+    let sandbox = Sandbox::new();
+    sandbox.solve(LAZY);
+    std::fs::remove_file(sandbox.path(&format!("exercises/{LAZY}/tests/lazy_futures.rs"))).unwrap();
+    let run = sandbox.checker(&["run", LAZY, "--json"]);
+    assert_eq!(run.code, 1, "no tests is not a pass: {}", run.stdout);
+    let report = run.json();
+    assert_eq!(
+        report["outcome"], "failed",
+        "it compiled; the tests are missing"
+    );
+    assert_eq!(tests_with_status(&report, "missing").len(), 3);
+    assert!(
+        report["edited_files"]
+            .to_string()
+            .contains("tests/lazy_futures.rs"),
+        "{report}"
+    );
+}

@@ -1,7 +1,7 @@
 //! The runner: builds the crates of a set of katas once, then runs every test in its own process,
 //! in parallel, with the kata's timeout, and turns what it saw into result events and reports.
 
-use crate::cargo::{self, Build, PackageBuild, Target};
+use crate::cargo::{self, Build, PackageBuild};
 use crate::events::{CrateReport, Event, LintResult, Outcome, Reporter, TestResult, TestStatus};
 use crate::kata::Kata;
 use crate::process;
@@ -91,28 +91,14 @@ pub async fn check(
     options: &Options,
     reporter: &mut dyn Reporter,
 ) -> Result<Vec<CrateReport>> {
-    let packages: Vec<String> = checks.iter().map(|c| c.package.clone()).collect();
-    let targets: Vec<Target> = checks
-        .iter()
-        .zip(&packages)
-        .map(|(check, package)| Target {
-            package,
-            manifest: check.manifest(),
-        })
-        .collect();
-
     // Katas with lints build under clippy's driver; the rest with plain rustc, so their
     // artifacts stay the ones plain `cargo test` uses.
     let mut builds = Vec::new();
     for lint in [false, true] {
-        let selected: Vec<Target> = checks
+        let selected: Vec<&str> = checks
             .iter()
-            .zip(&targets)
-            .filter(|(check, _)| check.kata.meta.clippy_lints.is_empty() != lint)
-            .map(|(_, target)| Target {
-                package: target.package,
-                manifest: target.manifest.clone(),
-            })
+            .filter(|check| check.kata.meta.clippy_lints.is_empty() != lint)
+            .map(|check| check.package.as_str())
             .collect();
         if !selected.is_empty() {
             let progress = |line: &str| reporter.event(&Event::BuildProgress(line));
@@ -130,7 +116,7 @@ pub async fn check(
     let mut jobs = Vec::new();
     for (index, package) in compiled.iter().enumerate() {
         for binary in package.map_or(&[][..], |p| &p.test_binaries) {
-            for name in list_tests(binary).await? {
+            for name in list_tests(binary).await {
                 jobs.push(Job {
                     check: index,
                     binary: binary.clone(),
@@ -146,10 +132,10 @@ pub async fn check(
     let mut reports = Vec::new();
     for (index, check) in checks.iter().enumerate() {
         let report = match compiled[index] {
-            None => did_not_compile(check, &packages[index], &build),
+            None => did_not_compile(check, &build),
             Some(package) => {
                 let tests = std::mem::take(&mut results[index]);
-                assemble(check, &packages[index], tests, lint_results(check, package))
+                assemble(check, tests, lint_results(check, package))
             }
         };
         reporter.event(&Event::CrateFinished(&report));
@@ -158,14 +144,13 @@ pub async fn check(
     Ok(reports)
 }
 
-/// The package's build, if it compiled.
+/// The package's build, if it compiled. One without test binaries compiled too: its expected
+/// tests then count as missing, not as a compile error with nothing to show.
 fn compiled_package<'b>(build: &'b Build, check: &Check) -> Option<&'b PackageBuild> {
-    build
-        .package(&check.manifest())
-        .filter(|p| !p.has_errors() && !p.test_binaries.is_empty())
+    build.package(&check.manifest()).filter(|p| !p.has_errors())
 }
 
-fn did_not_compile(check: &Check, package: &str, build: &Build) -> CrateReport {
+fn did_not_compile(check: &Check, build: &Build) -> CrateReport {
     let rendered = build
         .package(&check.manifest())
         .map(PackageBuild::rendered)
@@ -177,7 +162,7 @@ fn did_not_compile(check: &Check, package: &str, build: &Build) -> CrateReport {
     };
     CrateReport {
         kata: check.kata.name.clone(),
-        package: package.to_string(),
+        package: check.package.clone(),
         outcome: Outcome::DidNotCompile,
         diagnostics: Some(diagnostics),
         tests: Vec::new(),
@@ -187,12 +172,7 @@ fn did_not_compile(check: &Check, package: &str, build: &Build) -> CrateReport {
     }
 }
 
-fn assemble(
-    check: &Check,
-    package: &str,
-    mut tests: Vec<TestResult>,
-    lints: Vec<LintResult>,
-) -> CrateReport {
+fn assemble(check: &Check, mut tests: Vec<TestResult>, lints: Vec<LintResult>) -> CrateReport {
     let seen: BTreeSet<String> = tests.iter().map(|t| t.name.clone()).collect();
     for (name, &points) in &check.kata.meta.tests {
         if !seen.contains(name) {
@@ -215,7 +195,7 @@ fn assemble(
         tests.iter().all(|t| t.status == TestStatus::Passed) && lints.iter().all(|l| l.clean);
     CrateReport {
         kata: check.kata.name.clone(),
-        package: package.to_string(),
+        package: check.package.clone(),
         outcome: if all_passed {
             Outcome::Passed
         } else {
@@ -229,19 +209,22 @@ fn assemble(
     }
 }
 
-/// Asks a test binary which tests it holds.
-async fn list_tests(binary: &Path) -> Result<Vec<String>> {
+/// Asks a test binary which tests it holds. A binary that cannot say holds none that count:
+/// its expected tests are then reported missing, and the other crates are unaffected.
+async fn list_tests(binary: &Path) -> Vec<String> {
     let output = Command::new(binary)
         .args(["--list", "--format", "terse"])
         .stdin(std::process::Stdio::null())
         .output()
-        .await?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    Ok(stdout
+        .await;
+    let Ok(output) = output else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| line.strip_suffix(": test"))
         .map(str::to_string)
-        .collect())
+        .collect()
 }
 
 /// Runs every job, at most `options.jobs` at once; returns the results grouped by check.
