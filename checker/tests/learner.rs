@@ -263,6 +263,7 @@ fn concurrent_commands_lose_no_update() {
 #[test]
 fn deleted_tests_count_as_missing_not_passed() {
     let sandbox = Sandbox::new();
+    sandbox.checker(&["list"]);
     sandbox.solve(LAZY);
     std::fs::remove_file(sandbox.path(&format!("exercises/{LAZY}/tests/lazy_futures.rs"))).unwrap();
     let run = sandbox.checker(&["run", LAZY, "--json"]);
