@@ -174,7 +174,7 @@ impl Snapshots {
     /// Brings back the newest backup; the current `src/` becomes a backup in turn.
     pub fn undo_reset(&self, kata: &Kata) -> Result<PathBuf> {
         let newest = self
-            .backups(kata)?
+            .backups(kata)
             .pop()
             .with_context(|| format!("{} has no backups to bring back", kata.name))?;
         self.back_up(kata)?;
@@ -183,14 +183,14 @@ impl Snapshots {
     }
 
     /// The backups of a kata, oldest first.
-    pub fn backups(&self, kata: &Kata) -> Result<Vec<PathBuf>> {
+    fn backups(&self, kata: &Kata) -> Vec<PathBuf> {
         let dir = self.backups_dir(kata);
         let mut backups: Vec<PathBuf> = match fs::read_dir(&dir) {
             Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
             Err(_) => Vec::new(),
         };
         backups.sort();
-        Ok(backups)
+        backups
     }
 
     /// Moves the learner's `src/` into a new, uniquely named backup folder.

@@ -265,3 +265,24 @@ fn shards_merge_into_one_gradebook_and_gradescope_gets_one_submission() {
     assert_eq!(gradescope["tests"].as_array().unwrap().len(), 4);
     assert_eq!(gradescope["tests"][0]["status"], "passed");
 }
+
+#[test]
+fn a_mistyped_work_dir_is_never_cleared() {
+    let sandbox = Sandbox::new();
+    let precious = tempfile::tempdir().unwrap();
+    std::fs::write(precious.path().join("thesis.tex"), "years of work").unwrap();
+    let class = tempfile::tempdir().unwrap();
+    let run = sandbox.checker(&[
+        "grade",
+        class.path().to_str().unwrap(),
+        "--work-dir",
+        precious.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("not a grading workspace"),
+        "{}",
+        run.stderr
+    );
+    assert!(precious.path().join("thesis.tex").is_file());
+}

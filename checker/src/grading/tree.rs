@@ -89,10 +89,7 @@ pub fn build(
     submissions: &[Submission],
     katas: &[GradedKata],
 ) -> Result<Layout> {
-    if root.exists() {
-        fs::remove_dir_all(root).with_context(|| format!("cannot clear {}", root.display()))?;
-    }
-    fs::create_dir_all(root)?;
+    clear_grading_dir(root)?;
     let slots = student_slots(submissions);
     let mut entries = Vec::new();
     let mut problems = Vec::new();
@@ -163,6 +160,30 @@ fn lay_out_crate(graded: &GradedKata, student_src: &Path, dir: &Path, package: &
             fs::copy(&file, &target)?;
         }
     }
+    Ok(())
+}
+
+/// Marks a folder as a grading workspace, which a later run may clear.
+const MARKER: &str = ".kata-grading-workspace";
+
+/// Empties `root` for a new layout, but only if it is a grading workspace or empty: a mistyped
+/// `--work-dir` must never delete anyone's files.
+fn clear_grading_dir(root: &Path) -> Result<()> {
+    let is_empty = |dir: &Path| fs::read_dir(dir).is_ok_and(|mut e| e.next().is_none());
+    if root.exists() {
+        if !root.join(MARKER).is_file() && !is_empty(root) {
+            bail!(
+                "{} is not empty and not a grading workspace: choose another --work-dir",
+                root.display()
+            );
+        }
+        fs::remove_dir_all(root).with_context(|| format!("cannot clear {}", root.display()))?;
+    }
+    fs::create_dir_all(root)?;
+    fs::write(
+        root.join(MARKER),
+        "made by `cargo kata grade`; cleared by the next run\n",
+    )?;
     Ok(())
 }
 
