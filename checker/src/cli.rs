@@ -1,6 +1,7 @@
 //! The command line, as clap sees it.
 
 use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Learn production async Rust by fixing broken katas.
@@ -70,6 +71,52 @@ pub enum Command {
         #[arg(long, default_value = "grades")]
         out: PathBuf,
     },
+    /// For instructors: open a workshop room with a live dashboard of every learner
+    Serve(ServeArgs),
+    /// Report your results to a workshop room, in the background, from now on
+    Join {
+        /// The room's address, as `serve` printed it (http://HOST:PORT)
+        url: String,
+        /// The room code the instructor gave
+        #[arg(long)]
+        code: String,
+        /// The name the instructor sees on the dashboard
+        #[arg(long)]
+        name: String,
+    },
+    /// Stop reporting to the workshop room
+    Leave,
+    /// Check this machine is ready for a workshop: toolchain, offline dependencies, first build
+    Doctor {
+        /// Only check that the first build is done; do not build
+        #[arg(long)]
+        no_build: bool,
+    },
+    /// Prepare the repository to work with no network: vendor every dependency, point cargo at them
+    Offline {
+        /// Point cargo back at crates.io (the vendor/ folder is left in place)
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Sends the learner's latest results to the room; started in the background by the checker
+    #[command(name = "__room-sync", hide = true)]
+    RoomSync,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on; 0.0.0.0 lets the whole room reach it
+    #[arg(long, default_value = "0.0.0.0:8700")]
+    pub listen: SocketAddr,
+    /// The code learners need to join and report (default: the room's stored code, else a new one)
+    #[arg(long)]
+    pub code: Option<String>,
+    /// The room's database (default: .kata/room/room.db); the room survives restarts in it
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Lock every kata after this one (by its number) until the dashboard unlocks more
+    #[arg(long)]
+    pub unlock_through: Option<u32>,
 }
 
 #[derive(Debug, Args)]

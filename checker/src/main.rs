@@ -12,6 +12,7 @@ mod process;
 mod progress;
 mod repo;
 mod report;
+mod room;
 mod runner;
 mod snapshots;
 mod style;

@@ -1,11 +1,15 @@
 //! One module per command; this one holds what they share: the opened repository.
 
+mod doctor;
 mod grade;
 pub mod hint;
+mod join;
 pub mod list;
+mod offline;
 mod progress;
 mod reset;
 pub mod run;
+mod serve;
 mod solution;
 mod verify;
 mod watch;
@@ -38,6 +42,12 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         } => verify::verify(&workspace, &katas, json, repeat),
         Command::Grade(args) => grade::grade(&workspace, &args),
         Command::MergeGrades { shards, out } => grade::merge(&shards, &out),
+        Command::Serve(args) => serve::serve(&workspace, &args),
+        Command::Join { url, code, name } => join::join(&workspace, &url, &code, &name),
+        Command::Leave => join::leave(&workspace),
+        Command::Doctor { no_build } => doctor::doctor(&workspace, no_build),
+        Command::Offline { undo } => offline::offline(&workspace, undo),
+        Command::RoomSync => join::sync(&workspace),
     };
     // Whatever the command and however it ended, the first-contact snapshots must be complete
     // before we exit.
