@@ -3,6 +3,7 @@
 
 use crate::events::{CrateReport, Outcome};
 use crate::repo::Repo;
+use crate::room::wire::Pacing;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -22,9 +23,43 @@ pub struct Progress {
     pub current: Option<String>,
     #[serde(default)]
     pub katas: BTreeMap<String, KataProgress>,
+    /// Grows whenever any kata's record changes: the room orders a learner's reports by it.
+    #[serde(default)]
+    pub revision: u64,
+    /// The workshop room this learner reports to, if they joined one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<RoomMembership>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+/// What `join` remembers, and how far the background sync has got.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RoomMembership {
+    pub url: String,
+    pub code: String,
+    pub name: String,
+    pub learner: String,
+    pub token: String,
+    /// The newest `revision` the room has acknowledged.
+    #[serde(default)]
+    pub sent_revision: u64,
+    /// The instructor's pacing as last heard from the room.
+    #[serde(default)]
+    pub pacing: Pacing,
+    /// Unix seconds of the last answer from the room.
+    #[serde(default)]
+    pub heard_at: Option<u64>,
+    /// Why the last attempt to reach the room failed; cleared by the next success.
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+impl RoomMembership {
+    pub fn has_unsent(&self, progress_revision: u64) -> bool {
+        self.sent_revision < progress_revision
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct KataProgress {
     pub attempts: u32,
     pub hints_shown: usize,
@@ -37,6 +72,9 @@ pub struct KataProgress {
     /// Unix seconds of the first run that passed.
     pub first_passed_at: Option<u64>,
     pub last_run_at: Option<u64>,
+    /// The one line that says why the latest run failed, for the workshop room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +118,7 @@ impl KataProgress {
         self.points = report.points;
         self.max_points = report.max_points;
         self.last_run_at = Some(now);
+        self.last_failure = report.headline();
         if report.passed() && self.first_passed_at.is_none() {
             self.first_passed_at = Some(now);
         }
@@ -93,6 +132,13 @@ impl Progress {
 
     pub fn kata_mut(&mut self, name: &str) -> &mut KataProgress {
         self.katas.entry(name.to_string()).or_default()
+    }
+
+    /// Whether the workshop room's instructor has not opened the kata numbered `order` yet.
+    pub fn is_locked(&self, order: u32) -> bool {
+        self.room
+            .as_ref()
+            .is_some_and(|room| room.pacing.is_locked(order))
     }
 }
 
@@ -132,7 +178,11 @@ impl Store {
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
         let _lock = self.lock()?;
         let mut progress = self.read()?;
+        let before = progress.katas.clone();
         let value = change(&mut progress);
+        if progress.katas != before {
+            progress.revision += 1;
+        }
         self.write(&progress)?;
         Ok(value)
     }

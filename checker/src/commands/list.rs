@@ -20,6 +20,8 @@ struct Row<'a> {
     difficulty: Difficulty,
     tags: &'a [String],
     status: Status,
+    /// Not opened yet by the workshop room's instructor.
+    locked: bool,
     current: bool,
     attempts: u32,
     hints_shown: usize,
@@ -45,6 +47,7 @@ pub fn list(workspace: &Workspace, as_json: bool) -> Result<ExitCode> {
                 difficulty: kata.meta.difficulty,
                 tags: &kata.meta.tags,
                 status: record.status(),
+                locked: progress.is_locked(kata.meta.order),
                 current: kata.name == current,
                 attempts: record.attempts,
                 hints_shown: record.hints_shown,
@@ -57,6 +60,9 @@ pub fn list(workspace: &Workspace, as_json: bool) -> Result<ExitCode> {
         json::print(&rows)?;
     } else {
         print_table(&rows);
+        if let Some(room) = &progress.room {
+            println!("\n{}", super::progress::room_line(room).dimmed());
+        }
     }
     Ok(exit::SUCCESS.into())
 }
@@ -78,8 +84,14 @@ fn print_table(rows: &[Row]) {
         } else {
             " ".normal()
         };
-        let status = format!("{:<23}", row.status.label());
+        let label = if row.locked && !row.status.is_done() {
+            "locked"
+        } else {
+            row.status.label()
+        };
+        let status = format!("{label:<23}");
         let status = match row.status {
+            _ if row.locked && !row.status.is_done() => status.dimmed(),
             Status::NotStarted => status.dimmed(),
             Status::Failing => status.yellow(),
             Status::Passed => status.green(),

@@ -26,8 +26,17 @@ use std::sync::Mutex;
 use std::thread::JoinHandle;
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let command = cli.command.unwrap_or(Command::Watch { kata: None });
+    // The background sync needs neither the catalogue's warnings nor snapshots.
+    if let Command::RoomSync = command {
+        return join::sync_in_background();
+    }
+    let reports_to_room = !matches!(
+        command,
+        Command::Serve(_) | Command::Join { .. } | Command::Leave
+    );
     let workspace = Workspace::open()?;
-    let code = match cli.command.unwrap_or(Command::Watch { kata: None }) {
+    let code = match command {
         Command::Watch { kata } => watch::watch(&workspace, kata.as_deref()),
         Command::List { json } => list::list(&workspace, json),
         Command::Run { kata, json } => run::run(&workspace, kata.as_deref(), json),
@@ -47,11 +56,15 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Leave => join::leave(&workspace),
         Command::Doctor { no_build } => doctor::doctor(&workspace, no_build),
         Command::Offline { undo } => offline::offline(&workspace, undo),
-        Command::RoomSync => join::sync(&workspace),
+        Command::RoomSync => unreachable!("handled before the workspace opens"),
     };
     // Whatever the command and however it ended, the first-contact snapshots must be complete
     // before we exit.
     workspace.snapshots()?;
+    if reports_to_room {
+        // Whatever the command changed reaches the room in the background.
+        crate::room::sync::nudge(&workspace.repo, &workspace.store);
+    }
     code
 }
 

@@ -2,6 +2,7 @@
 
 use super::Workspace;
 use crate::exit;
+use crate::progress::{unix_now, RoomMembership};
 use crate::report::json;
 use anyhow::Result;
 use colored::Colorize;
@@ -17,6 +18,17 @@ struct Summary {
     hints_shown: usize,
     solutions_revealed: usize,
     current: String,
+    room: Option<RoomStatus>,
+}
+
+#[derive(Serialize)]
+struct RoomStatus {
+    url: String,
+    name: String,
+    /// Results the room has not acknowledged yet; they go with the next sync.
+    unsent: bool,
+    last_error: Option<String>,
+    unlocked_through: Option<u32>,
 }
 
 pub fn progress(workspace: &Workspace, as_json: bool) -> Result<ExitCode> {
@@ -31,6 +43,13 @@ pub fn progress(workspace: &Workspace, as_json: bool) -> Result<ExitCode> {
         hints_shown: records.iter().map(|r| r.hints_shown).sum(),
         solutions_revealed: records.iter().filter(|r| r.solution_revealed).count(),
         current: workspace.current(&progress).name.clone(),
+        room: progress.room.as_ref().map(|room| RoomStatus {
+            url: room.url.clone(),
+            name: room.name.clone(),
+            unsent: room.has_unsent(progress.revision),
+            last_error: room.last_error.clone(),
+            unlocked_through: room.pacing.unlocked_through,
+        }),
     };
     if as_json {
         json::print(&summary)?;
@@ -54,5 +73,25 @@ pub fn progress(workspace: &Workspace, as_json: bool) -> Result<ExitCode> {
     println!("hints used          {}", summary.hints_shown);
     println!("solutions revealed  {}", summary.solutions_revealed);
     println!("current kata        {}", summary.current);
+    if let Some(room) = &progress.room {
+        println!("room                {}", room_line(room));
+        if room.has_unsent(progress.revision) {
+            let why = room.last_error.as_deref().unwrap_or("sending now");
+            println!("                    results not in the room yet: {why}");
+        }
+    }
     Ok(exit::SUCCESS.into())
+}
+
+/// "as NAME at URL", with the pacing and when the room was last heard from.
+pub fn room_line(room: &RoomMembership) -> String {
+    let pacing = match room.pacing.unlocked_through {
+        Some(last) => format!("; katas 1 to {last} open"),
+        None => String::new(),
+    };
+    let heard = match room.heard_at {
+        Some(at) => format!("; last heard {}s ago", unix_now().saturating_sub(at)),
+        None => "; not heard from yet".to_string(),
+    };
+    format!("as {} at {}{pacing}{heard}", room.name, room.url)
 }

@@ -20,6 +20,12 @@ struct RunOutput<'a> {
 
 pub fn run(workspace: &Workspace, name: Option<&str>, as_json: bool) -> Result<ExitCode> {
     let kata = workspace.kata(name)?;
+    if workspace.store.load()?.is_locked(kata.meta.order) {
+        style::warning(&format!(
+            "the instructor has not opened {} yet; you may try it, but the room is not there yet",
+            kata.name
+        ));
+    }
     if as_json {
         let report = until_interrupted(check_exercise(workspace, kata, false, &mut Silent))?;
         let edited_files = workspace.snapshots()?.edited_protected_files(kata);

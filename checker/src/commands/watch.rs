@@ -16,6 +16,8 @@ use tokio::sync::mpsc;
 
 /// How long to wait for an editor to finish writing before running.
 const SETTLE: Duration = Duration::from_millis(150);
+/// How often an idle loop lets the workshop room catch up and looks for newly opened katas.
+const ROOM_TICK: Duration = Duration::from_secs(3);
 
 enum Next {
     Run { clear: bool },
@@ -56,17 +58,31 @@ async fn watch_loop(workspace: &Workspace) -> Result<ExitCode> {
 
     let mut clear = true;
     loop {
-        let kata = workspace.current(&workspace.store.load()?);
+        let progress = workspace.store.load()?;
+        let kata = workspace.current(&progress);
         if clear {
             print!("\x1b[2J\x1b[H");
         }
         report::header(kata);
+        if progress.is_locked(kata.meta.order) {
+            println!(
+                "{} The instructor has not opened this kata yet. It starts by itself when they do.",
+                "🔒".bold()
+            );
+            println!("\n{}", "[l] list · [n] next kata · [q] quit".dimmed());
+            match wait_for_input(workspace, kata, &mut keys, &mut changes).await? {
+                Next::Run { clear: c } => clear = c,
+                Next::Quit => return Ok(exit::SUCCESS.into()),
+            }
+            continue;
+        }
         let mut reporter = Terminal::new();
         let check = run::check_exercise(workspace, kata, style::color_enabled(), &mut reporter);
         let report = tokio::select! {
             report = check => report,
             _ = tokio::signal::ctrl_c() => return Ok(exit::SUCCESS.into()),
         };
+        crate::room::sync::nudge(&workspace.repo, &workspace.store);
         // A check that could not run (a file missing mid-save, say) is shown, and the loop goes
         // on: the next save may well fix it.
         let passed = match report {
@@ -139,10 +155,18 @@ async fn wait_for_input(
 ) -> Result<Next> {
     // Changes made while the last run was under way are already part of it.
     while changes.try_recv().is_ok() {}
+    let was_locked = workspace.store.load()?.is_locked(kata.meta.order);
+    let mut room_tick = tokio::time::interval(ROOM_TICK);
     loop {
         tokio::select! {
+            _ = room_tick.tick() => {
+                crate::room::sync::nudge(&workspace.repo, &workspace.store);
+                if was_locked && !workspace.store.load()?.is_locked(kata.meta.order) {
+                    return Ok(Next::Run { clear: true });
+                }
+            }
             Some(path) = changes.recv() => {
-                if is_kata_source(kata, &path) {
+                if is_kata_source(kata, &path) && !was_locked {
                     settle(changes).await;
                     return Ok(Next::Run { clear: true });
                 }

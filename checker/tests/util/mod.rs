@@ -217,3 +217,76 @@ pub fn tests_with_status(report: &serde_json::Value, status: &str) -> Vec<String
     names.sort();
     names
 }
+
+/// A `serve` process for the tests of the workshop room; killed when dropped.
+pub struct RoomServer {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+}
+
+impl RoomServer {
+    /// Starts `serve` in `dir` on a free loopback port, with the room database `db`.
+    pub fn start(dir: &Path, db: &Path, extra: &[&str]) -> RoomServer {
+        use std::io::BufRead;
+        let mut child = checker_command(dir)
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("serve starts");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .expect("serve prints its address");
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("serve's first line is not its address: {first:?}"))
+            .to_string();
+        RoomServer { child, url }
+    }
+
+    /// Stops the server the way Ctrl-C would, and waits for it.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+
+    /// `GET path` as JSON, with 4xx answers returned rather than failing.
+    pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent
+            .get(format!("{}{path}", self.url))
+            .call()
+            .expect("the room answers");
+        let status = response.status().as_u16();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&body).unwrap_or_default())
+    }
+}
+
+impl Drop for RoomServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `condition` until it holds, or panics after `what` has not happened in 30 s.
+pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,102 @@
+//! The learner's side of a workshop room: joining, results reaching the room in the background,
+//! catching up after the room was down, and the instructor's pacing in `list` and `watch`.
+
+mod util;
+
+use serde_json::Value;
+use util::{eventually, RoomServer, Sandbox};
+
+const KATA: &str = "01-lazy-futures";
+
+/// The learner's cell for `kata` in the room, if they are in it.
+fn cell(room: &RoomServer, name: &str, kata: &str) -> Option<Value> {
+    let (status, view) = room.get("/api/room?code=TEST");
+    assert_eq!(status, 200, "the projector view answers: {view}");
+    let learners = view["learners"].as_array()?;
+    let row = learners.iter().find(|l| l["name"] == name)?;
+    Some(row["katas"].get(kata)?.clone())
+}
+
+#[test]
+fn results_reach_the_room_and_catch_up_after_it_was_down() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path(".room-test/room.db");
+    let room = RoomServer::start(sandbox.root(), &db, &["--code", "TEST"]);
+
+    let joined = sandbox.checker(&["join", &room.url, "--code", "TEST", "--name", "Ada"]);
+    assert_eq!(joined.code, 0, "{}{}", joined.stdout, joined.stderr);
+
+    let run = sandbox.checker(&["run", KATA]);
+    assert_eq!(run.code, 1, "the untouched kata fails:\n{}", run.stdout);
+    eventually("the failing run reaches the room", || {
+        cell(&room, "Ada", KATA).is_some_and(|c| c["status"] == "failing")
+    });
+    let failure = cell(&room, "Ada", KATA).unwrap()["failure"].clone();
+    assert!(
+        failure.as_str().is_some_and(|f| f.contains(':')),
+        "the room hears which test fails and why, not just that it fails: {failure}"
+    );
+
+    // The room goes down; the learner's loop does not notice.
+    room.stop();
+    sandbox.solve(KATA);
+    let run = sandbox.checker(&["run", KATA]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let progress = sandbox.checker(&["progress", "--json"]).json();
+    eventually("the sync gives up on the absent room and says why", || {
+        let progress = sandbox.checker(&["progress", "--json"]).json();
+        progress["room"]["last_error"].is_string()
+    });
+    assert_eq!(progress["room"]["unsent"], true, "{progress}");
+
+    // Back up on the same database: the next command catches the room up.
+    let room = RoomServer::start(sandbox.root(), &db, &[]);
+    let listed = sandbox.checker(&["list"]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    eventually("the pass made while the room was down reaches it", || {
+        cell(&room, "Ada", KATA).is_some_and(|c| c["status"] == "passed")
+    });
+}
+
+#[test]
+fn locked_katas_show_as_locked_in_list_and_watch() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path(".room-test/room.db");
+    let room = RoomServer::start(
+        sandbox.root(),
+        &db,
+        &["--code", "TEST", "--unlock-through", "2"],
+    );
+    let joined = sandbox.checker(&["join", &room.url, "--code", "TEST", "--name", "Bo"]);
+    assert_eq!(joined.code, 0, "{}{}", joined.stdout, joined.stderr);
+
+    let list = sandbox.checker(&["list", "--json"]).json();
+    let locked: Vec<u64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["locked"] == true)
+        .map(|k| k["order"].as_u64().unwrap())
+        .collect();
+    assert!(
+        !locked.is_empty() && locked.iter().all(|&order| order > 2),
+        "katas after 2 are locked, the first two are open: {locked:?}"
+    );
+    let table = sandbox.checker(&["list"]);
+    assert!(table.stdout.contains("locked"), "{}", table.stdout);
+
+    let watch = sandbox.checker_in_terminal(&["watch", "03"], "q");
+    assert!(
+        watch.stdout.contains("has not opened this kata"),
+        "watch waits at a locked kata instead of running it:\n{}",
+        watch.stdout
+    );
+
+    let wrong = sandbox.checker(&["join", &room.url, "--code", "NOPE", "--name", "Cy"]);
+    assert_eq!(wrong.code, 2, "{}", wrong.stdout);
+    assert!(
+        wrong.stderr.contains("did not let you in"),
+        "{}",
+        wrong.stderr
+    );
+}
