@@ -86,6 +86,11 @@ fn prepare(root: &Path) -> Result<ExitCode> {
         );
     }
 
+    // cargo vendor makes no folder when there is nothing to vendor; the config must never name
+    // a folder that is not there.
+    let vendor_dir = root.join(VENDOR_DIR);
+    std::fs::create_dir_all(&vendor_dir)
+        .with_context(|| format!("cannot create {}", vendor_dir.display()))?;
     if after != before {
         write_config(&path, &after)?;
     }
@@ -101,7 +106,7 @@ fn prepare(root: &Path) -> Result<ExitCode> {
         );
     }
 
-    let (crates, bytes) = vendor_size(&root.join(VENDOR_DIR));
+    let (crates, bytes) = vendor_size(&vendor_dir);
     let status = if after == before {
         "was already"
     } else {
