@@ -5,5 +5,6 @@
 //! enforces. See docs/workshop.md for the HTTP routes.
 
 pub mod client;
+pub mod server;
 pub mod sync;
 pub mod wire;
