@@ -38,6 +38,7 @@ fn results_reach_the_room_and_catch_up_after_it_was_down() {
     );
 
     // The room goes down; the learner's loop does not notice.
+    let url = room.url.clone();
     room.stop();
     sandbox.solve(KATA);
     let run = sandbox.checker(&["run", KATA]);
@@ -50,7 +51,7 @@ fn results_reach_the_room_and_catch_up_after_it_was_down() {
     assert_eq!(progress["room"]["unsent"], true, "{progress}");
 
     // Back up on the same database: the next command catches the room up.
-    let room = RoomServer::start(sandbox.root(), &db, &[]);
+    let room = RoomServer::restart(sandbox.root(), &db, &url);
     let listed = sandbox.checker(&["list"]);
     assert_eq!(listed.code, 0, "{}", listed.stderr);
     eventually("the pass made while the room was down reaches it", || {

@@ -228,9 +228,19 @@ pub struct RoomServer {
 impl RoomServer {
     /// Starts `serve` in `dir` on a free loopback port, with the room database `db`.
     pub fn start(dir: &Path, db: &Path, extra: &[&str]) -> RoomServer {
+        Self::start_on(dir, db, "127.0.0.1:0", extra)
+    }
+
+    /// The room, restarted where it was: same address, same database.
+    pub fn restart(dir: &Path, db: &Path, url: &str) -> RoomServer {
+        let address = url.strip_prefix("http://").expect("an http:// address");
+        Self::start_on(dir, db, address, &[])
+    }
+
+    fn start_on(dir: &Path, db: &Path, listen: &str, extra: &[&str]) -> RoomServer {
         use std::io::BufRead;
         let mut child = checker_command(dir)
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .args(["serve", "--listen", listen, "--db"])
             .arg(db)
             .args(extra)
             .stdout(std::process::Stdio::piped())
