@@ -353,7 +353,7 @@ fn row(index: usize, round: u64, katas: &[String]) -> Map<String, Value> {
     let mut row = Map::new();
     for (k, name) in katas.iter().enumerate().take(current + 1) {
         let state = if k < current {
-            let status = if (index + k) % 11 == 0 {
+            let status = if (index + k).is_multiple_of(11) {
                 "passed-after-solution"
             } else {
                 "passed"
