@@ -4,4 +4,5 @@
 //! `wire` is the contract between the two: the JSON both sides send, and the limits the server
 //! enforces. See docs/workshop.md for the HTTP routes.
 
+pub mod server;
 pub mod wire;

@@ -1,0 +1,340 @@
+//! The HTTP routes of docs/workshop.md: who may call each, how bodies are read, and how every
+//! refusal becomes a status with a JSON `ErrorBody` that says what was wrong.
+
+use super::state::{Refusal, Room, Viewer};
+use crate::room::wire::{self, ErrorBody, JoinRequest, KataState, Pacing, Report};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures::Stream;
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::fmt;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+const PAGE: &str = include_str!("page.html");
+
+/// Keeps idle feeds open through proxies and lets browsers notice a dead server.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The page may load nothing from anywhere: it is one file, and the room may be offline.
+const PAGE_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; \
+    style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; \
+    form-action 'none'";
+
+pub fn router(room: Room) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/events", get(events))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/room", get(room_view))
+        .route("/api/join", axum::routing::post(join))
+        .route("/api/report", axum::routing::post(report))
+        .route("/api/pacing", get(get_pacing).post(set_pacing))
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "no such route: see docs/workshop.md")
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this route does not take that method",
+            )
+        })
+        .layer(axum::extract::DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
+        .with_state(room)
+}
+
+/// A refusal on the wire.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.message,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> ApiError {
+        match refusal {
+            Refusal::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, m),
+            Refusal::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+            Refusal::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            Refusal::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m),
+            Refusal::Failed(m) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the room could not save this: {m}"),
+            ),
+        }
+    }
+}
+
+/// A JSON body read our way: 413 over the limit, 400 when it is not JSON, 422 when it is JSON
+/// of the wrong shape. Unlike axum's `Json` it does not insist on a content type.
+pub struct Body<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "the request body is larger than the room takes ({} bytes)",
+                        wire::MAX_BODY_BYTES
+                    ),
+                )
+            } else {
+                ApiError::new(rejection.status(), rejection.body_text())
+            }
+        })?;
+        serde_json::from_slice(&bytes).map(Body).map_err(|err| {
+            if err.is_data() {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("the request body does not have the expected fields: {err}"),
+                )
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("the request body is not valid JSON: {err}"),
+                )
+            }
+        })
+    }
+}
+
+/// The bearer token of a request, or 401.
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing `Authorization: Bearer <token>` header",
+            )
+        })
+}
+
+#[derive(Deserialize)]
+struct Access {
+    code: Option<String>,
+    key: Option<String>,
+}
+
+fn viewer(
+    room: &Room,
+    access: Result<Query<Access>, axum::extract::rejection::QueryRejection>,
+) -> Result<Viewer, ApiError> {
+    let Query(access) =
+        access.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    room.viewer(access.code.as_deref(), access.key.as_deref())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "add the room code (?code=...) or the instructor key (?key=...) to the address",
+            )
+        })
+}
+
+async fn page(
+    State(room): State<Room>,
+    access: Result<Query<Access>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    viewer(&room, access)?;
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        ),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_POLICY),
+        ),
+        // The address holds the code or the key: keep it out of other sites' logs.
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ];
+    Ok((headers, PAGE).into_response())
+}
+
+async fn room_view(
+    State(room): State<Room>,
+    access: Result<Query<Access>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    viewer(&room, access)?;
+    Ok(Json(room.room_view()).into_response())
+}
+
+async fn events(
+    State(room): State<Room>,
+    access: Result<Query<Access>, axum::extract::rejection::QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    viewer(&room, access)?;
+    Ok(Sse::new(feed(room)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// The whole room, then every change, until the server shuts down. A viewer that falls behind
+/// gets the whole room again instead of what it missed.
+fn feed(room: Room) -> impl Stream<Item = Result<Event, Infallible>> {
+    let (first, changes) = room.follow();
+    let closing = room.closing();
+    let start = futures::stream::once(async move { Ok(first) });
+    let rest = futures::stream::unfold(
+        (room, changes, closing),
+        |(room, mut changes, mut closing)| async move {
+            enum Next {
+                Event(Event),
+                Behind,
+                End,
+            }
+            let next = tokio::select! {
+                biased;
+                _ = closing.wait_for(|closed| *closed) => Next::End,
+                got = changes.recv() => match got {
+                    Ok(event) => Next::Event(event),
+                    Err(RecvError::Lagged(_)) => Next::Behind,
+                    Err(RecvError::Closed) => Next::End,
+                },
+            };
+            match next {
+                Next::Event(event) => Some((Ok(event), (room, changes, closing))),
+                Next::Behind => {
+                    let (whole, changes) = room.follow();
+                    Some((Ok(whole), (room, changes, closing)))
+                }
+                Next::End => None,
+            }
+        },
+    );
+    futures::StreamExt::chain(start, rest)
+}
+
+async fn join(
+    State(room): State<Room>,
+    Body(request): Body<JoinRequest>,
+) -> Result<Json<wire::Joined>, ApiError> {
+    let joined = room.join(request)?.committed().await?;
+    Ok(Json(joined))
+}
+
+async fn report(
+    State(room): State<Room>,
+    headers: HeaderMap,
+    Body(report): Body<IncomingReport>,
+) -> Result<Json<wire::Ack>, ApiError> {
+    let token = bearer(&headers)?;
+    let ack = room.report(token, report.into())?.committed().await?;
+    Ok(Json(ack))
+}
+
+async fn get_pacing(
+    State(room): State<Room>,
+    headers: HeaderMap,
+) -> Result<Json<Pacing>, ApiError> {
+    let token = bearer(&headers)?;
+    if !(room.is_learner(token) || room.is_instructor(token)) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unknown learner token: join the room first (`cargo kata join`)",
+        ));
+    }
+    Ok(Json(room.pacing()))
+}
+
+async fn set_pacing(
+    State(room): State<Room>,
+    headers: HeaderMap,
+    Body(pacing): Body<Pacing>,
+) -> Result<Json<Pacing>, ApiError> {
+    let key = bearer(&headers)?;
+    if !room.is_instructor(key) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "only the instructor's key can change the pacing",
+        ));
+    }
+    let pacing = room.set_pacing(pacing).committed().await?;
+    Ok(Json(pacing))
+}
+
+/// A `Report` as it arrives: the same fields, but a kata named twice is refused instead of the
+/// later entry silently winning.
+#[derive(Deserialize)]
+struct IncomingReport {
+    protocol: u32,
+    room_code: String,
+    seq: u64,
+    katas: UniqueKatas,
+}
+
+impl From<IncomingReport> for Report {
+    fn from(incoming: IncomingReport) -> Report {
+        Report {
+            protocol: incoming.protocol,
+            room_code: incoming.room_code,
+            seq: incoming.seq,
+            katas: incoming.katas.0,
+        }
+    }
+}
+
+struct UniqueKatas(BTreeMap<String, KataState>);
+
+impl<'de> Deserialize<'de> for UniqueKatas {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> Visitor<'de> for Entries {
+            type Value = UniqueKatas;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of kata states keyed by kata name")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueKatas, A::Error> {
+                let mut katas = BTreeMap::new();
+                while let Some((name, state)) = map.next_entry::<String, KataState>()? {
+                    if katas.contains_key(&name) {
+                        return Err(serde::de::Error::custom(format!(
+                            "kata `{name}` appears twice"
+                        )));
+                    }
+                    katas.insert(name, state);
+                }
+                Ok(UniqueKatas(katas))
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
+}

@@ -1,0 +1,231 @@
+//! A workshop room served by the real binary, and a small HTTP client for talking to it.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long anything may take before a test gives up on it.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub const CODE: &str = "TEST";
+
+/// `cargo kata serve` on a free port, killed when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    /// Everything the server printed after its first line.
+    pub lines: mpsc::Receiver<String>,
+}
+
+/// The repository root: `serve` reads the kata catalogue there.
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the checker sits inside the repository")
+        .to_path_buf()
+}
+
+impl Server {
+    /// A room with the code `CODE`.
+    pub fn start(db: &Path, extra: &[&str]) -> Server {
+        let mut args = vec!["--code", CODE];
+        args.extend_from_slice(extra);
+        Server::start_with(db, &args)
+    }
+
+    /// A room with only these arguments besides the address and the database.
+    pub fn start_with(db: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_checker"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .args(extra)
+            .current_dir(repo_root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the checker binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = lines
+            .recv_timeout(PATIENCE)
+            .expect("serve prints its address first");
+        let url = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("the first line names the address: {first}"))
+            .to_string();
+        Server { child, url, lines }
+    }
+
+    /// The printed lines so far, waiting until one contains `text`.
+    pub fn line_containing(&self, text: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("serve never printed a line containing `{text}`"),
+            }
+        }
+    }
+
+    /// Stops the server the way a service manager would, and waits for it to exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM)
+            .expect("the server can be signalled");
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the server can be waited on") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not exit within {PATIENCE:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn get(&self, path: &str, bearer: Option<&str>) -> Answer {
+        let mut request = agent().get(format!("{}{path}", self.url));
+        if let Some(token) = bearer {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        Answer::from(request.call())
+    }
+
+    pub fn post(&self, path: &str, bearer: Option<&str>, body: &Value) -> Answer {
+        self.post_raw(path, bearer, body.to_string().into_bytes())
+    }
+
+    pub fn post_raw(&self, path: &str, bearer: Option<&str>, body: Vec<u8>) -> Answer {
+        let mut request = agent()
+            .post(format!("{}{path}", self.url))
+            .header("Content-Type", "application/json");
+        if let Some(token) = bearer {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        Answer::from(request.send(&body[..]))
+    }
+
+    /// Joins as `name`; the learner's id and token.
+    pub fn join(&self, name: &str) -> (String, String) {
+        let answer = self.post(
+            "/api/join",
+            None,
+            &serde_json::json!({"room_code": CODE, "name": name}),
+        );
+        assert_eq!(answer.status, 200, "joining as {name}: {}", answer.body);
+        let joined = answer.json();
+        (
+            joined["learner"].as_str().expect("an id").to_string(),
+            joined["token"].as_str().expect("a token").to_string(),
+        )
+    }
+
+    /// Opens `GET /events`; the events arrive on the receiver as (kind, data).
+    pub fn events(&self, query: &str) -> mpsc::Receiver<(String, Value)> {
+        let response = agent()
+            .get(format!("{}/events?{query}", self.url))
+            .call()
+            .expect("the event stream opens");
+        assert_eq!(response.status().as_u16(), 200);
+        let reader = BufReader::new(response.into_body().into_reader());
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut kind = String::new();
+            for line in reader.lines() {
+                let Ok(line) = line else { break };
+                if let Some(k) = line.strip_prefix("event:") {
+                    kind = k.trim().to_string();
+                } else if let Some(data) = line.strip_prefix("data:") {
+                    let value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
+                    if tx.send((std::mem::take(&mut kind), value)).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        events
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for the first event that `wanted` accepts.
+pub fn next_event(
+    events: &mpsc::Receiver<(String, Value)>,
+    what: &str,
+    wanted: impl Fn(&str, &Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left) {
+            Ok((kind, data)) if wanted(&kind, &data) => return data,
+            Ok(_) => {}
+            Err(_) => panic!("no {what} event within {PATIENCE:?}"),
+        }
+    }
+}
+
+/// A client that answers 4xx as responses, not errors, and gives up instead of hanging.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(PATIENCE))
+        .build()
+        .into()
+}
+
+/// Status and body of an answer.
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("the answer is not JSON ({e}): {}", self.body))
+    }
+
+    /// The `error` of a 4xx answer, after checking its status.
+    pub fn error(&self, status: u16) -> String {
+        assert_eq!(self.status, status, "expected {status}, got: {}", self.body);
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a 4xx carries an error message: {}", self.body))
+            .to_string()
+    }
+}
+
+impl From<Result<ureq::http::Response<ureq::Body>, ureq::Error>> for Answer {
+    fn from(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
+        let mut response = result.unwrap_or_else(|e| panic!("the server answers: {e}"));
+        Answer {
+            status: response.status().as_u16(),
+            body: response.body_mut().read_to_string().unwrap_or_default(),
+        }
+    }
+}
