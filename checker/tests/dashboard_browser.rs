@@ -130,10 +130,9 @@ fn passed(attempts: u32) -> Value {
 fn snapshot_js(ada: &str, grace: &str) -> String {
     format!(
         r#"(() => {{
-  const cell = (who, kata) => {{
-    const td = document.querySelector(`table#room tr[data-learner="${{who}}"] td[data-kata="${{kata}}"]`);
-    return td ? td.getAttribute('data-state') : null;
-  }};
+  const td = (who, kata) =>
+    document.querySelector(`table#room tr[data-learner="${{who}}"] td[data-kata="${{kata}}"]`);
+  const cell = (who, kata) => td(who, kata) ? td(who, kata).getAttribute('data-state') : null;
   const header = (kata) => {{
     const th = [...document.querySelectorAll('table#room [data-kata]')]
       .find(e => e.getAttribute('data-kata') === kata && !e.closest('tr[data-learner]'));
@@ -145,7 +144,11 @@ fn snapshot_js(ada: &str, grace: &str) -> String {
   const connection = document.querySelector('#connection');
   return {{
     learners: document.querySelectorAll('table#room tr[data-learner]').length,
-    ada: {{ lazy: cell('{ada}', '{LAZY}'), blocking: cell('{ada}', '{BLOCKING}') }},
+    ada: {{
+      lazy: cell('{ada}', '{LAZY}'),
+      lazy_tooltip: td('{ada}', '{LAZY}') ? td('{ada}', '{LAZY}').title : null,
+      blocking: cell('{ada}', '{BLOCKING}'),
+    }},
     grace: {{ lazy: cell('{grace}', '{LAZY}'), blocking: cell('{grace}', '{BLOCKING}') }},
     connection: connection ? connection.getAttribute('data-state') : null,
     stuck: stuck ? stuck.getAttribute('data-stuck-kata') : null,
@@ -186,6 +189,11 @@ fn the_dashboard_renders_the_room_and_follows_reports_live() -> Result<()> {
             |s| s["learners"] == 2 && s["ada"]["lazy"] == "failing",
         )
         .with_context(|| format!("chromium's log:\n{}", chromium.log()))?;
+    let tooltip = first["ada"]["lazy_tooltip"].as_str().unwrap_or_default();
+    assert!(
+        tooltip.contains(compile_error),
+        "the failing cell's tooltip shows the failure: {tooltip:?}"
+    );
     assert_eq!(
         first["grace"]["lazy"], "not-started",
         "a learner who never reported shows not-started: {first:#}"
