@@ -153,10 +153,16 @@ fn run(args: Args) -> Result<bool> {
         learners.push((id.to_string(), token.to_string()));
     }
     println!(
-        "room load: {} learners report every second for {} s to {base} ({} katas a row)",
+        "room load: {} learners report every second for {} s to {base} ({} katas a row); \
+         the dashboard listens with the {}",
         args.learners,
         args.seconds,
-        katas.len()
+        katas.len(),
+        if args.key.is_some() {
+            "instructor key"
+        } else {
+            "room code"
+        },
     );
 
     let katas = Arc::new(katas);
