@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The workshop room under load: a release `serve` on loopback with a fresh room, LEARNERS
+# learners reporting once a second for SECONDS seconds, and one dashboard on the event stream.
+# Prints the p50/p95/p99/max report latency and page update delay (examples/room_load.rs).
+#
+#   bench/room-load.sh [LEARNERS] [SECONDS]        (default 200 learners, 60 s)
+#
+# Exits non-zero when a report failed or the event stream broke.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+learners=${1:-200}
+seconds=${2:-60}
+code=bench-room
+
+echo "== building checker and examples/room_load (release)"
+cargo build -q --release -p checker --bin checker --example room_load
+release="${CARGO_TARGET_DIR:-$PWD/target}/release"
+
+tmp=$(mktemp -d)
+server=
+cleanup() {
+  if [ -n "$server" ]; then
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$release/checker" serve --listen 127.0.0.1:0 --code "$code" --db "$tmp/room.db" \
+  --unlock-through 8 >"$tmp/serve.out" 2>"$tmp/serve.err" &
+server=$!
+
+# serve's first line is `listening on http://IP:PORT`; the dashboard line carries `?key=`.
+url=
+for _ in $(seq 300); do
+  url=$(sed -n '1s/^listening on //p' "$tmp/serve.out")
+  [ -n "$url" ] && grep -q 'key=' "$tmp/serve.out" && break
+  if ! kill -0 "$server" 2>/dev/null; then
+    echo "serve exited early:" >&2
+    cat "$tmp/serve.out" "$tmp/serve.err" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+if [ -z "$url" ]; then
+  echo "serve printed no address in 30 s:" >&2
+  cat "$tmp/serve.out" "$tmp/serve.err" >&2
+  exit 1
+fi
+key=$(grep -o 'key=[^[:space:]&"]*' "$tmp/serve.out" | head -n 1 | cut -d= -f2- || true)
+key_args=()
+[ -n "$key" ] && key_args=(--key "$key")
+
+echo "== $learners learners for $seconds s against $url ($(nproc) cores)"
+status=0
+"$release/examples/room_load" --url "$url" --code "$code" "${key_args[@]}" \
+  --learners "$learners" --seconds "$seconds" || status=$?
+
+if [ -s "$tmp/serve.err" ]; then
+  echo "== serve's stderr (last lines)"
+  tail -n 20 "$tmp/serve.err"
+fi
+exit "$status"
