@@ -338,3 +338,63 @@ impl<'de> Deserialize<'de> for UniqueKatas {
         deserializer.deserialize_map(Entries)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::room::server::state::Options;
+    use futures::StreamExt;
+
+    /// The kind of an event, read back from its wire form.
+    fn kind(event: &Event) -> String {
+        let text = format!("{event:?}");
+        ["room", "learner", "summary", "pacing"]
+            .into_iter()
+            .find(|k| text.contains(&format!("event: {k}")))
+            .unwrap_or("?")
+            .to_string()
+    }
+
+    #[test]
+    fn a_viewer_that_falls_behind_gets_the_whole_room_and_feeds_end_on_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = crate::commands::runtime().unwrap();
+        runtime.block_on(async {
+            let room = Room::open(Options {
+                db: &dir.path().join("room.db"),
+                katas: Vec::new(),
+                code: Some("test"),
+                unlock_through: None,
+            })
+            .await
+            .unwrap();
+            let mut events = Box::pin(feed(room.clone()));
+            let first = events.next().await.unwrap().unwrap();
+            assert_eq!(kind(&first), "room");
+
+            room.set_pacing(Pacing {
+                unlocked_through: Some(1),
+            })
+            .committed()
+            .await
+            .unwrap();
+            assert_eq!(kind(&events.next().await.unwrap().unwrap()), "pacing");
+
+            // Far more changes than the feed holds, while the viewer reads nothing.
+            for n in 0..3000 {
+                drop(room.set_pacing(Pacing {
+                    unlocked_through: Some(n % 2 + 2),
+                }));
+            }
+            assert_eq!(kind(&events.next().await.unwrap().unwrap()), "room");
+
+            // Closing ends the feed at once, even with changes still unread.
+            drop(room.set_pacing(Pacing::default()));
+            room.close().await;
+            assert!(
+                events.next().await.is_none(),
+                "after closing, the feed ends"
+            );
+        });
+    }
+}

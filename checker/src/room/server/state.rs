@@ -8,12 +8,14 @@
 use super::secrets::{self, TokenHash};
 use super::store::{Store, Write, WriteError};
 use super::summary::Tally;
+use crate::progress::Status;
 use crate::room::wire::{
-    self, Ack, JoinRequest, Joined, KataColumn, LearnerRow, Pacing, Report, RoomView, Summary,
+    self, Ack, JoinRequest, Joined, KataColumn, KataState, LearnerRow, Pacing, Report, RoomView,
+    Summary,
 };
 use anyhow::Result;
 use axum::response::sse::Event;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -396,13 +398,13 @@ impl Room {
                 pacing,
             }));
         }
+        let seq = report.seq;
         let katas = self.valid_katas(report)?;
-        let seq = katas.0;
         let state = &mut *state;
         let learner = &mut state.learners[i];
         state.tally.remove(&learner.row.katas);
-        state.tally.add(&katas.1);
-        learner.row.katas = katas.1;
+        state.tally.add(&katas);
+        learner.row.katas = katas;
         learner.row.seq = seq;
         learner.row.updated_at = now_millis().max(1);
         let committed = self.shared.store.write(Write::Learner {
@@ -421,11 +423,8 @@ impl Room {
         })
     }
 
-    /// The report's seq and katas, once they are known to make sense.
-    fn valid_katas(
-        &self,
-        report: Report,
-    ) -> Result<(u64, std::collections::BTreeMap<String, wire::KataState>), Refusal> {
+    /// The report's katas, once the report is known to make sense.
+    fn valid_katas(&self, report: Report) -> Result<BTreeMap<String, KataState>, Refusal> {
         if report.protocol != wire::PROTOCOL {
             return Err(Refusal::Invalid(format!(
                 "this room speaks protocol {}, not {}: update the checker",
@@ -455,11 +454,11 @@ impl Room {
                 }
             }
             // A failure only means something while the kata fails.
-            if state.status != crate::progress::Status::Failing {
+            if state.status != Status::Failing {
                 state.failure = None;
             }
         }
-        Ok((report.seq, katas))
+        Ok(katas)
     }
 
     pub fn set_pacing(&self, pacing: Pacing) -> Pending<Pacing> {

@@ -132,7 +132,9 @@ impl Store {
 
 /// Sets the connection up, creates the tables and reads the whole room.
 fn prepare(conn: &Connection) -> Result<Loaded> {
-    // The room is one process's: an exclusive lock keeps a second server off the same file.
+    // The room is one process's: an exclusive lock keeps a second server off the same file,
+    // and that second server should hear so quickly.
+    conn.busy_timeout(std::time::Duration::from_millis(500))?;
     conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // In WAL mode NORMAL loses no committed transaction when the process dies, only (perhaps)
