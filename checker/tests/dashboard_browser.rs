@@ -2,17 +2,14 @@
 //! follows reports live, without a reload (docs/workshop.md, "The dashboard page").
 
 mod browser;
+mod room_util;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use browser::Chromium;
+use room_util::{Server, CODE};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
-const CODE: &str = "brw-tst";
 const LAZY: &str = "01-lazy-futures";
 const BLOCKING: &str = "03-blocking-the-runtime";
 const OPEN: &str = "02-hand-written-future";
@@ -20,103 +17,6 @@ const OPEN: &str = "02-hand-written-future";
 const LOCKED: &str = "05-spawn-independent-work";
 /// How long the page may take to show a change; generous for a loaded 2-core machine.
 const PATIENCE: Duration = Duration::from_secs(20);
-
-/// `serve` on a free loopback port with a room of its own; killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Result<Server> {
-        let dir = tempfile::tempdir()?;
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .context("checker/ is inside the repository")?;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_checker"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--code", CODE, "--db"])
-            .arg(dir.path().join("room.db"))
-            .args(["--unlock-through", "3"])
-            .current_dir(root)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("cannot start checker serve")?;
-        let stdout = child.stdout.take().context("serve's stdout")?;
-        // Read on a thread, so a silent server costs a bounded wait, and keep draining the
-        // lines after the first so the server never blocks on a full pipe.
-        let (first_tx, first_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = first_tx.send(lines.next());
-            for _ in lines {}
-        });
-        let mut server = Server {
-            child,
-            base: String::new(),
-            _dir: dir,
-        };
-        let first = match first_rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Some(Ok(line))) => line,
-            Ok(_) => bail!("serve exited or closed stdout without printing its address"),
-            Err(_) => bail!("serve printed no address in 60 s"),
-        };
-        let Some(base) = first.strip_prefix("listening on ") else {
-            bail!("serve's first line is not `listening on http://IP:PORT`: {first:?}");
-        };
-        server.base = base.trim().trim_end_matches('/').to_string();
-        Ok(server)
-    }
-
-    fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Result<Value> {
-        let agent = ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(30)))
-                .build(),
-        );
-        let url = format!("{}{path}", self.base);
-        let mut request = agent.post(&url);
-        if let Some(token) = token {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        let mut response = request
-            .send_json(body)
-            .with_context(|| format!("POST {url}"))?;
-        let status = response.status();
-        let text = response.body_mut().read_to_string()?;
-        if status != 200 {
-            bail!("POST {path} answered {status}: {text}");
-        }
-        serde_json::from_str(&text).with_context(|| format!("POST {path} answered {text}"))
-    }
-
-    /// Joins a learner; returns (learner id, token).
-    fn join(&self, name: &str) -> Result<(String, String)> {
-        let joined = self.post(
-            "/api/join",
-            None,
-            &json!({ "room_code": CODE, "name": name }),
-        )?;
-        match (joined["learner"].as_str(), joined["token"].as_str()) {
-            (Some(id), Some(token)) => Ok((id.to_string(), token.to_string())),
-            _ => bail!("join answered without learner and token: {joined}"),
-        }
-    }
-
-    fn report(&self, token: &str, seq: u64, katas: Value) -> Result<()> {
-        let body = json!({ "protocol": 1, "room_code": CODE, "seq": seq, "katas": katas });
-        self.post("/api/report", Some(token), &body).map(drop)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn failing(attempts: u32, failure: &str) -> Value {
     json!({ "status": "failing", "attempts": attempts, "hints": 1, "failure": failure })
@@ -166,19 +66,20 @@ fn the_dashboard_renders_the_room_and_follows_reports_live() -> Result<()> {
     if !browser::available()? {
         return Ok(());
     }
-    let server = Server::start()?;
-    let (ada, ada_token) = server.join("Ada L.")?;
-    let (grace, grace_token) = server.join("Grace H.")?;
+    let db = tempfile::tempdir()?;
+    let server = Server::start(&db.path().join("room.db"), &["--unlock-through", "3"]);
+    let (ada, ada_token) = server.join("Ada L.");
+    let (grace, grace_token) = server.join("Grace H.");
     let compile_error = "error[E0308]: mismatched types";
     server.report(
         &ada_token,
         1,
         json!({ LAZY: failing(2, compile_error), OPEN: passed(1) }),
-    )?;
+    );
 
     let chromium = Chromium::start()?;
     let mut page = chromium.page()?;
-    page.navigate(&format!("{}/?code={CODE}", server.base))?;
+    page.navigate(&format!("{}/?code={CODE}", server.url))?;
     let snapshot = snapshot_js(&ada, &grace);
 
     let first = page
@@ -217,8 +118,8 @@ fn the_dashboard_renders_the_room_and_follows_reports_live() -> Result<()> {
         &ada_token,
         2,
         json!({ LAZY: passed(3), OPEN: passed(1), BLOCKING: failing(1, deadlock) }),
-    )?;
-    server.report(&grace_token, 1, json!({ BLOCKING: failing(4, deadlock) }))?;
+    );
+    server.report(&grace_token, 1, json!({ BLOCKING: failing(4, deadlock) }));
 
     let after = page.wait_for("the reports to reach the page", PATIENCE, &snapshot, |s| {
         s["ada"]["lazy"] == "passed"

@@ -1,17 +1,18 @@
 //! The learner's side of a workshop room: joining, results reaching the room in the background,
 //! catching up after the room was down, and the instructor's pacing in `list` and `watch`.
 
+mod room_util;
 mod util;
 
+use room_util::{Server, CODE};
 use serde_json::Value;
-use util::{eventually, RoomServer, Sandbox};
+use util::{eventually, Sandbox};
 
 const KATA: &str = "01-lazy-futures";
 
 /// The learner's cell for `kata` in the room, if they are in it.
-fn cell(room: &RoomServer, name: &str, kata: &str) -> Option<Value> {
-    let (status, view) = room.get("/api/room?code=TEST");
-    assert_eq!(status, 200, "the projector view answers: {view}");
+fn cell(room: &Server, name: &str, kata: &str) -> Option<Value> {
+    let view = room.get(&format!("/api/room?code={CODE}"), None).json();
     let learners = view["learners"].as_array()?;
     let row = learners.iter().find(|l| l["name"] == name)?;
     Some(row["katas"].get(kata)?.clone())
@@ -21,9 +22,9 @@ fn cell(room: &RoomServer, name: &str, kata: &str) -> Option<Value> {
 fn results_reach_the_room_and_catch_up_after_it_was_down() {
     let sandbox = Sandbox::new();
     let db = sandbox.path(".room-test/room.db");
-    let room = RoomServer::start(sandbox.root(), &db, &["--code", "TEST"]);
+    let room = Server::start_in(sandbox.root(), &db, "127.0.0.1:0", &["--code", CODE]);
 
-    let joined = sandbox.checker(&["join", &room.url, "--code", "TEST", "--name", "Ada"]);
+    let joined = sandbox.checker(&["join", &room.url, "--code", CODE, "--name", "Ada"]);
     assert_eq!(joined.code, 0, "{}{}", joined.stdout, joined.stderr);
 
     let run = sandbox.checker(&["run", KATA]);
@@ -38,8 +39,8 @@ fn results_reach_the_room_and_catch_up_after_it_was_down() {
     );
 
     // The room goes down; the learner's loop does not notice.
-    let url = room.url.clone();
-    room.stop();
+    let address = room.address().to_string();
+    room.terminate();
     sandbox.solve(KATA);
     let run = sandbox.checker(&["run", KATA]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
@@ -51,7 +52,7 @@ fn results_reach_the_room_and_catch_up_after_it_was_down() {
     assert_eq!(progress["room"]["unsent"], true, "{progress}");
 
     // Back up on the same database: the next command catches the room up.
-    let room = RoomServer::restart(sandbox.root(), &db, &url);
+    let room = Server::start_in(sandbox.root(), &db, &address, &[]);
     let listed = sandbox.checker(&["list"]);
     assert_eq!(listed.code, 0, "{}", listed.stderr);
     eventually("the pass made while the room was down reaches it", || {
@@ -63,12 +64,13 @@ fn results_reach_the_room_and_catch_up_after_it_was_down() {
 fn locked_katas_show_as_locked_in_list_and_watch() {
     let sandbox = Sandbox::new();
     let db = sandbox.path(".room-test/room.db");
-    let room = RoomServer::start(
+    let room = Server::start_in(
         sandbox.root(),
         &db,
-        &["--code", "TEST", "--unlock-through", "2"],
+        "127.0.0.1:0",
+        &["--code", CODE, "--unlock-through", "2"],
     );
-    let joined = sandbox.checker(&["join", &room.url, "--code", "TEST", "--name", "Bo"]);
+    let joined = sandbox.checker(&["join", &room.url, "--code", CODE, "--name", "Bo"]);
     assert_eq!(joined.code, 0, "{}{}", joined.stdout, joined.stderr);
 
     let list = sandbox.checker(&["list", "--json"]).json();

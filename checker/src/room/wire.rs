@@ -8,7 +8,7 @@ use crate::progress::Status;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The version of this protocol; a server answers 400 to reports of another version.
+/// The version of this protocol; a server answers 422 to reports of another version.
 pub const PROTOCOL: u32 = 1;
 
 /// Larger request bodies get 413. A full row of 30 katas with long failures is under 16 KiB.

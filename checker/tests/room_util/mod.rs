@@ -41,16 +41,25 @@ impl Server {
 
     /// A room with only these arguments besides the address and the database.
     pub fn start_with(db: &Path, extra: &[&str]) -> Server {
+        Server::start_in(&repo_root(), db, "127.0.0.1:0", extra)
+    }
+
+    /// A room served from the repository at `dir` (a learner's sandbox, say), on `listen`.
+    pub fn start_in(dir: &Path, db: &Path, listen: &str, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_checker"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .args(["serve", "--listen", listen, "--db"])
             .arg(db)
             .args(extra)
-            .current_dir(repo_root())
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the checker binary starts");
         let stdout = child.stdout.take().expect("stdout is piped");
+        // Drained on a thread for the server's whole life, so it never writes into a full or
+        // closed pipe.
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
@@ -68,6 +77,11 @@ impl Server {
             .unwrap_or_else(|| panic!("the first line names the address: {first}"))
             .to_string();
         Server { child, url, lines }
+    }
+
+    /// `IP:PORT`, to start the room again where it was.
+    pub fn address(&self) -> &str {
+        self.url.trim_start_matches("http://")
     }
 
     /// The printed lines so far, waiting until one contains `text`.
@@ -136,6 +150,14 @@ impl Server {
             joined["learner"].as_str().expect("an id").to_string(),
             joined["token"].as_str().expect("a token").to_string(),
         )
+    }
+
+    /// Reports a learner's row with `seq`; panics unless the room accepts it.
+    pub fn report(&self, token: &str, seq: u64, katas: Value) {
+        let body =
+            serde_json::json!({"protocol": 1, "room_code": CODE, "seq": seq, "katas": katas});
+        let answer = self.post("/api/report", Some(token), &body);
+        assert_eq!(answer.status, 200, "reporting seq {seq}: {}", answer.body);
     }
 
     /// Opens `GET /events`; the events arrive on the receiver as (kind, data).
