@@ -88,6 +88,19 @@ fn report_holder(file: &Path) -> Check {
     Check::fail(NAME, detail, fix)
 }
 
+pub struct Process {
+    pub pid: u32,
+    pub name: String,
+}
+
+/// The process holding the build lock.
+pub struct Holder {
+    pub pid: u32,
+    pub name: String,
+    /// The rust-analyzer (or other editor process) this holder runs under.
+    pub editor: Option<Process>,
+}
+
 #[cfg(target_os = "linux")]
 mod holder {
     //! Who holds a lock, from /proc/locks, and which editor started it, from the parent chain.
@@ -95,17 +108,7 @@ mod holder {
     use std::os::unix::fs::MetadataExt;
     use std::path::Path;
 
-    pub struct Process {
-        pub pid: u32,
-        pub name: String,
-    }
-
-    pub struct Holder {
-        pub pid: u32,
-        pub name: String,
-        /// The rust-analyzer (or other editor process) this holder runs under.
-        pub editor: Option<Process>,
-    }
+    use super::{Holder, Process};
 
     /// Processes whose name says they are an editor's language server.
     const EDITORS: [&str; 2] = ["rust-analyzer", "rls"];
@@ -201,16 +204,7 @@ mod holder {
 
     use std::path::Path;
 
-    pub struct Process {
-        pub pid: u32,
-        pub name: String,
-    }
-
-    pub struct Holder {
-        pub pid: u32,
-        pub name: String,
-        pub editor: Option<Process>,
-    }
+    use super::Holder;
 
     pub fn find(_file: &Path) -> Option<Holder> {
         None
