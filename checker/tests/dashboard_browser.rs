@@ -142,3 +142,55 @@ fn the_dashboard_renders_the_room_and_follows_reports_live() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn the_instructor_opens_more_katas_from_the_dashboard() -> Result<()> {
+    if !browser::available()? {
+        return Ok(());
+    }
+    let db = tempfile::tempdir()?;
+    let server = Server::start(&db.path().join("room.db"), &["--unlock-through", "3"]);
+    let key_line = server.line_containing("?key=");
+    let key = key_line.rsplit("?key=").next().unwrap_or_default().trim();
+    let (_, token) = server.join("Ada L.");
+
+    let chromium = Chromium::start()?;
+    let mut page = chromium.page()?;
+    page.navigate(&format!("{}/?key={key}", server.url))?;
+    let header_locked = format!(
+        r#"(() => {{
+  const th = document.querySelector('table#room thead th[data-kata="{LOCKED}"]');
+  const select = document.querySelector('#unlock');
+  return {{
+    locked: th ? th.hasAttribute('data-locked') : null,
+    controls: !!select && select.offsetParent !== null,
+    connection: document.querySelector('#connection').getAttribute('data-state'),
+  }};
+}})()"#
+    );
+    page.wait_for(
+        "the instructor's view with its pacing controls",
+        PATIENCE,
+        &header_locked,
+        |s| s["locked"] == true && s["controls"] == true && s["connection"] == "live",
+    )
+    .with_context(|| format!("chromium's log:\n{}", chromium.log()))?;
+
+    // The instructor picks "through 6" and presses Apply, as they would with the mouse.
+    page.eval(
+        "(() => { const s = document.querySelector('#unlock'); s.value = '6'; \
+         s.dispatchEvent(new Event('change')); document.querySelector('#apply-pacing').click(); })()",
+    )?;
+    page.wait_for(
+        "05 to be unlocked on the page",
+        PATIENCE,
+        &header_locked,
+        |s| s["locked"] == false,
+    )?;
+    let pacing = server.get("/api/pacing", Some(&token)).json();
+    assert_eq!(
+        pacing["unlocked_through"], 6,
+        "the learners' pacing follows the dashboard: {pacing}"
+    );
+    Ok(())
+}

@@ -103,3 +103,33 @@ fn locked_katas_show_as_locked_in_list_and_watch() {
         wrong.stderr
     );
 }
+
+#[test]
+fn watch_starts_a_locked_kata_by_itself_when_the_instructor_opens_it() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path(".room-test/room.db");
+    let room = Server::start_in(
+        sandbox.root(),
+        &db,
+        "127.0.0.1:0",
+        &["--code", CODE, "--unlock-through", "2"],
+    );
+    let key_line = room.line_containing("?key=");
+    let key = key_line.rsplit("?key=").next().unwrap().trim().to_string();
+    let joined = sandbox.checker(&["join", &room.url, "--code", CODE, "--name", "Di"]);
+    assert_eq!(joined.code, 0, "{}{}", joined.stdout, joined.stderr);
+
+    let mut watch = sandbox.terminal_session(&["watch", "03"]);
+    watch.wait_for("has not opened this kata", 1);
+    let opened = room.post(
+        "/api/pacing",
+        Some(&key),
+        &serde_json::json!({"unlocked_through": 3}),
+    );
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    // The kata runs without a key press: its check ends with the watch prompt.
+    watch.wait_for("Save a file to run again", 1);
+    watch.type_keys("q");
+    let watch = watch.finish();
+    assert_eq!(watch.code, 0, "{}{}", watch.stdout, watch.stderr);
+}

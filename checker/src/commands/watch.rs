@@ -4,6 +4,7 @@
 use super::{hint, list, run, runtime, Workspace};
 use crate::kata::Kata;
 use crate::report::terminal::{self as report, Terminal};
+use crate::room::sync;
 use crate::terminal::{self, KeyMode};
 use crate::{exit, style};
 use anyhow::{Context, Result};
@@ -82,7 +83,7 @@ async fn watch_loop(workspace: &Workspace) -> Result<ExitCode> {
             report = check => report,
             _ = tokio::signal::ctrl_c() => return Ok(exit::SUCCESS.into()),
         };
-        crate::room::sync::nudge(&workspace.repo, &workspace.store);
+        sync::nudge(&workspace.repo, &workspace.store);
         // A check that could not run (a file missing mid-save, say) is shown, and the loop goes
         // on: the next save may well fix it.
         let passed = match report {
@@ -113,6 +114,7 @@ async fn watch_loop(workspace: &Workspace) -> Result<ExitCode> {
                 }
             }
         }
+        warn_if_room_unreachable(workspace)?;
         println!(
             "\n{}",
             "Save a file to run again · [h] hint · [l] list · [r] run · [n] next kata · [q] quit"
@@ -123,6 +125,22 @@ async fn watch_loop(workspace: &Workspace) -> Result<ExitCode> {
             Next::Quit => return Ok(exit::SUCCESS.into()),
         }
     }
+}
+
+/// One line when the workshop room has not heard the learner's results: they are kept and sent
+/// later, but the learner should know the instructor is not seeing them.
+fn warn_if_room_unreachable(workspace: &Workspace) -> Result<()> {
+    let progress = workspace.store.load()?;
+    if let Some(room) = &progress.room {
+        if let Some(why) = &room.last_error {
+            println!(
+                "\n{} {}",
+                "room:".yellow(),
+                format!("your results have not reached the room yet ({why}); they are kept and sent when it answers").dimmed()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Makes the next unfinished kata current; `None` when every kata is done.
@@ -160,7 +178,11 @@ async fn wait_for_input(
     loop {
         tokio::select! {
             _ = room_tick.tick() => {
-                crate::room::sync::nudge(&workspace.repo, &workspace.store);
+                if was_locked {
+                    sync::nudge_waiting(&workspace.repo, &workspace.store, ROOM_TICK.as_secs());
+                } else {
+                    sync::nudge(&workspace.repo, &workspace.store);
+                }
                 if was_locked && !workspace.store.load()?.is_locked(kata.meta.order) {
                     return Ok(Next::Run { clear: true });
                 }

@@ -22,11 +22,20 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Starts a background sync when the room is owed results or the pacing is stale.
 pub fn nudge(repo: &Repo, store: &Store) {
+    nudge_if_older(repo, store, PACING_FRESH_SECS);
+}
+
+/// As `nudge`, for a learner waiting at a locked kata: the pacing may be only this old.
+pub fn nudge_waiting(repo: &Repo, store: &Store, pacing_max_age_secs: u64) {
+    nudge_if_older(repo, store, pacing_max_age_secs);
+}
+
+fn nudge_if_older(repo: &Repo, store: &Store, pacing_max_age_secs: u64) {
     let Ok(progress) = store.load() else { return };
     let Some(room) = &progress.room else { return };
     let pacing_stale = room
         .heard_at
-        .is_none_or(|at| unix_now().saturating_sub(at) >= PACING_FRESH_SECS);
+        .is_none_or(|at| unix_now().saturating_sub(at) >= pacing_max_age_secs);
     if room.has_unsent(progress.revision) || pacing_stale {
         spawn(repo);
     }

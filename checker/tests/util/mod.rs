@@ -140,6 +140,13 @@ impl Sandbox {
 
     /// Runs the checker with `args` in a pseudo-terminal (util-linux `script`), typing `keys`.
     pub fn checker_in_terminal(&self, args: &[&str], keys: &str) -> Run {
+        let mut session = self.terminal_session(args);
+        session.type_keys(keys);
+        session.finish()
+    }
+
+    /// Starts the checker with `args` in a pseudo-terminal, to type into as its output arrives.
+    pub fn terminal_session(&self, args: &[&str]) -> TerminalSession {
         let checker = env!("CARGO_BIN_EXE_checker");
         let line = std::iter::once(checker)
             .chain(args.iter().copied())
@@ -154,8 +161,67 @@ impl Sandbox {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("util-linux `script` runs");
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), keys.as_bytes()).unwrap();
-        finish(child.wait_with_output().unwrap())
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn({
+            let output = output.clone();
+            move || {
+                let mut buffer = [0u8; 4096];
+                while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut buffer) {
+                    output.lock().unwrap().extend_from_slice(&buffer[..n]);
+                }
+            }
+        });
+        TerminalSession {
+            stdin: child.stdin.take(),
+            child,
+            output,
+            reader,
+        }
+    }
+}
+
+/// A checker running in a pseudo-terminal.
+pub struct TerminalSession {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl TerminalSession {
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until the screen shows `text`, `times` times in all.
+    pub fn wait_for(&self, text: &str, times: usize) {
+        eventually(&format!("the terminal to show {text:?}"), || {
+            self.output().matches(text).count() >= times
+        });
+    }
+
+    pub fn type_keys(&mut self, keys: &str) {
+        let stdin = self.stdin.as_mut().expect("the terminal is open");
+        std::io::Write::write_all(stdin, keys.as_bytes()).unwrap();
+    }
+
+    /// Closes the keyboard and waits for the checker to exit.
+    pub fn finish(mut self) -> Run {
+        drop(self.stdin.take());
+        let status = self.child.wait().unwrap();
+        let stdout = self.output.clone();
+        self.reader.join().unwrap();
+        let stdout = String::from_utf8_lossy(&stdout.lock().unwrap()).into_owned();
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+        }
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+        }
     }
 }
 
