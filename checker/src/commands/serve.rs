@@ -2,6 +2,7 @@
 
 use super::Workspace;
 use crate::cli::ServeArgs;
+use crate::exit;
 use crate::room::server::{self, Options, Room};
 use anyhow::{Context, Result};
 use std::io::Write;
@@ -38,7 +39,7 @@ pub fn serve(workspace: &Workspace, args: &ServeArgs) -> Result<ExitCode> {
         announce(local, &room)?;
         server::run(listener, room, shutdown_signal()).await
     })?;
-    Ok(ExitCode::SUCCESS)
+    Ok(exit::SUCCESS.into())
 }
 
 /// Prints where the room is. The first line is for tools: they read the port from it.
