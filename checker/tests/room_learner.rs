@@ -133,3 +133,46 @@ fn watch_starts_a_locked_kata_by_itself_when_the_instructor_opens_it() {
     let watch = watch.finish();
     assert_eq!(watch.code, 0, "{}{}", watch.stdout, watch.stderr);
 }
+
+#[test]
+fn a_room_that_is_not_there_or_changed_its_code_is_explained_and_leave_stops_reporting() {
+    let sandbox = Sandbox::new();
+    let nowhere = sandbox.checker(&["join", "127.0.0.1:1", "--code", CODE, "--name", "Ed"]);
+    assert_eq!(nowhere.code, 2, "{}", nowhere.stdout);
+    assert!(
+        nowhere.stderr.contains("cannot reach the room"),
+        "{}",
+        nowhere.stderr
+    );
+
+    let db = sandbox.path(".room-test/room.db");
+    let room = Server::start_in(sandbox.root(), &db, "127.0.0.1:0", &["--code", CODE]);
+    let joined = sandbox.checker(&["join", &room.url, "--code", CODE, "--name", "Ed"]);
+    assert_eq!(joined.code, 0, "{}{}", joined.stdout, joined.stderr);
+    let address = room.address().to_string();
+    room.terminate();
+
+    // The instructor starts the next day's room with a new code; yesterday's membership is refused.
+    let _room = Server::start_in(sandbox.root(), &db, &address, &["--code", "NEWDAY"]);
+    let hint = sandbox.checker(&["hint", KATA]);
+    assert_eq!(hint.code, 0, "{}", hint.stderr);
+    eventually("the refusal to be recorded", || {
+        let progress = sandbox.checker(&["progress", "--json"]).json();
+        progress["room"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("403") && e.contains("room code"))
+    });
+    let shown = sandbox.checker(&["progress"]);
+    assert!(
+        shown
+            .stdout
+            .contains(&format!("cargo kata join http://{address}")),
+        "progress tells the learner how to get back in:\n{}",
+        shown.stdout
+    );
+
+    let left = sandbox.checker(&["leave"]);
+    assert_eq!(left.code, 0, "{}", left.stderr);
+    let progress = sandbox.checker(&["progress", "--json"]).json();
+    assert!(progress["room"].is_null(), "{progress}");
+}

@@ -78,6 +78,13 @@ pub fn progress(workspace: &Workspace, as_json: bool) -> Result<ExitCode> {
         if room.has_unsent(progress.revision) {
             let why = room.last_error.as_deref().unwrap_or("sending now");
             println!("                    results not in the room yet: {why}");
+            if why.starts_with(crate::room::client::REFUSED) {
+                println!(
+                    "                    ask the instructor for the room's code, then run \
+                     `cargo kata join {} --code CODE --name \"{}\"` again",
+                    room.url, room.name
+                );
+            }
         }
     }
     Ok(exit::SUCCESS.into())

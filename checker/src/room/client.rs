@@ -15,12 +15,15 @@ pub enum RoomError {
     Refused { status: u16, message: String },
 }
 
+/// How a refusal's message starts, so others can tell it from an unreachable room.
+pub const REFUSED: &str = "the room refused";
+
 impl std::fmt::Display for RoomError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RoomError::Unreachable(why) => write!(f, "the room is unreachable ({why})"),
             RoomError::Refused { status, message } => {
-                write!(f, "the room refused ({status}): {message}")
+                write!(f, "{REFUSED} ({status}): {message}")
             }
         }
     }
