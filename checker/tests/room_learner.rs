@@ -176,3 +176,39 @@ fn a_room_that_is_not_there_or_changed_its_code_is_explained_and_leave_stops_rep
     let progress = sandbox.checker(&["progress", "--json"]).json();
     assert!(progress["room"].is_null(), "{progress}");
 }
+
+#[test]
+fn a_progress_file_restored_from_an_older_copy_still_reaches_the_room() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path(".room-test/room.db");
+    let room = Server::start_in(sandbox.root(), &db, "127.0.0.1:0", &["--code", CODE]);
+    let joined = sandbox.checker(&["join", &room.url, "--code", CODE, "--name", "Flo"]);
+    assert_eq!(joined.code, 0, "{}{}", joined.stdout, joined.stderr);
+    let hints_in_room = || cell(&room, "Flo", KATA).map(|c| c["hints"].clone());
+    // The background sync records the room's answer after the room has it: wait for both.
+    let all_sent = || {
+        eventually("the sync to record the room's answer", || {
+            sandbox.checker(&["progress", "--json"]).json()["room"]["unsent"] == false
+        })
+    };
+
+    sandbox.checker(&["hint", KATA]);
+    eventually("the first hint to reach the room", || {
+        hints_in_room() == Some(1.into())
+    });
+    all_sent();
+    let older = sandbox.read(".kata/progress.json");
+    sandbox.checker(&["hint", KATA]);
+    sandbox.checker(&["hint", KATA]);
+    eventually("the third hint to reach the room", || {
+        hints_in_room() == Some(3.into())
+    });
+    all_sent();
+
+    // The learner puts back yesterday's copy and carries on from there.
+    sandbox.write(".kata/progress.json", &older);
+    sandbox.checker(&["hint", KATA]);
+    eventually("the room to follow the restored progress", || {
+        hints_in_room() == Some(2.into())
+    });
+}

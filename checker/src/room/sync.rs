@@ -103,11 +103,16 @@ fn sync_until_current(store: &Store, catalogue: &Catalogue) -> Result<bool> {
                 return;
             };
             match outcome {
-                Ok((pacing, sent)) => {
+                Ok(Exchange { pacing, sent, held }) => {
                     current.pacing = pacing;
                     current.heard_at = Some(unix_now());
                     current.last_error = None;
                     current.sent_revision = current.sent_revision.max(sent);
+                    // The room holds a newer row than ours (this progress file was restored
+                    // from an older copy, say): number ours past it so the next round counts.
+                    if held > sent {
+                        p.revision = p.revision.max(held + 1);
+                    }
                 }
                 Err(err) => current.last_error = Some(err.to_string()),
             }
@@ -126,20 +131,36 @@ fn sync_until_current(store: &Store, catalogue: &Catalogue) -> Result<bool> {
     }
 }
 
-/// One call: the row when something is unsent, else just the pacing. Gives the pacing heard
-/// and the revision the room now holds.
+/// What one call to the room found.
+struct Exchange {
+    pacing: wire::Pacing,
+    /// The revision this call delivered (or the one already delivered).
+    sent: u64,
+    /// The revision the room holds for this learner.
+    held: u64,
+}
+
+/// One call: the row when something is unsent, else just the pacing.
 fn exchange(
     room: &RoomMembership,
     progress: &Progress,
     catalogue: &Catalogue,
-) -> Result<(wire::Pacing, u64), RoomError> {
+) -> Result<Exchange, RoomError> {
     let client = Client::new(&room.url, CALL_TIMEOUT);
     if room.has_unsent(progress.revision) {
         let report = report_for(room, progress, catalogue);
         let ack = client.report(&room.token, &report)?;
-        Ok((ack.pacing, report.seq))
+        Ok(Exchange {
+            pacing: ack.pacing,
+            sent: report.seq,
+            held: ack.seq,
+        })
     } else {
-        Ok((client.pacing(&room.token)?, room.sent_revision))
+        Ok(Exchange {
+            pacing: client.pacing(&room.token)?,
+            sent: room.sent_revision,
+            held: room.sent_revision,
+        })
     }
 }
 
