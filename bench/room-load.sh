@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The workshop room under load: a release `serve` on loopback with a fresh room, LEARNERS
-# learners reporting once a second for SECONDS seconds, and one dashboard on the event stream.
-# Prints the p50/p95/p99/max report latency and page update delay (examples/room_load.rs).
+# learners reporting once a second for SECONDS seconds, one listener on the event stream and,
+# when Debian's chromium is installed, the dashboard itself in headless Chromium. Prints the
+# p50/p95/p99/max report latency, event stream delay and page update delay (to the page's DOM;
+# examples/room_load.rs).
 #
 #   bench/room-load.sh [LEARNERS] [SECONDS]        (default 200 learners, 60 s)
 #
@@ -53,10 +55,16 @@ fi
 key=$(grep -o 'key=[^[:space:]&"]*' "$tmp/serve.out" | head -n 1 | cut -d= -f2- || true)
 key_args=()
 [ -n "$key" ] && key_args=(--key "$key")
+browser_args=()
+if [ -x /usr/bin/chromium ]; then
+  browser_args=(--browser)
+else
+  echo "== chromium is not installed: the page update delay is not measured (apt-get install -y chromium)"
+fi
 
 echo "== $learners learners for $seconds s against $url ($(nproc) cores)"
 status=0
-"$release/examples/room_load" --url "$url" --code "$code" "${key_args[@]}" \
+"$release/examples/room_load" --url "$url" --code "$code" "${key_args[@]}" "${browser_args[@]}" \
   --learners "$learners" --seconds "$seconds" || status=$?
 
 if [ -s "$tmp/serve.err" ]; then

@@ -6,7 +6,11 @@
 //!     --url http://127.0.0.1:8700 --code CODE [--key KEY] [--learners 200] [--seconds 60]
 //! ```
 //!
-//! bench/room-load.sh starts a server and runs this against it.
+//! bench/room-load.sh starts a server and runs this against it. With `--browser`, the dashboard
+//! also runs in headless Chromium and the delay is timed to the page's DOM as well.
+
+#[path = "../tests/browser/mod.rs"]
+mod browser;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -15,7 +19,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::ExitCode;
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[derive(Parser)]
 #[command(about = "Simulates a workshop room's learners reporting to `cargo kata serve`")]
@@ -38,6 +42,9 @@ struct Args {
     /// How many katas each learner's row holds at most
     #[arg(long, default_value_t = 8)]
     katas: usize,
+    /// Also open the dashboard in headless Chromium and time when its page shows each report
+    #[arg(long)]
+    browser: bool,
 }
 
 /// A request slower than this counts as failed: a learner's sync would give up too.
@@ -70,6 +77,8 @@ fn main() -> ExitCode {
 struct Sent {
     seq: u64,
     at: Instant,
+    /// `at` on the wall clock, in Unix milliseconds: the browser's clock to compare with.
+    wall_ms: f64,
     /// Send to 200 received; None when the request failed.
     latency: Option<Duration>,
     late: bool,
@@ -165,6 +174,11 @@ fn run(args: Args) -> Result<bool> {
         },
     );
 
+    let mut dashboard = match args.browser {
+        true => Some(Dashboard::open(&base, &args)?),
+        false => None,
+    };
+
     let katas = Arc::new(katas);
     let start = Instant::now() + Duration::from_millis(200);
     let mut threads = Vec::with_capacity(learners.len());
@@ -205,7 +219,116 @@ fn run(args: Args) -> Result<bool> {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    Ok(summarise(&sent, &seen, broke))
+    let held = summarise(&sent, &seen, broke);
+    if let Some(dashboard) = dashboard.as_mut() {
+        dashboard.summarise(&sent)?;
+    }
+    Ok(held)
+}
+
+fn unix_millis() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// The dashboard in headless Chromium, noting when its DOM shows each learner's report.
+struct Dashboard {
+    _chromium: browser::Chromium,
+    page: browser::Page,
+}
+
+/// Notes each row's new `data-seq` with the page's own wall clock, as the DOM changes.
+const OBSERVE: &str = r#"(() => {
+  window.__kataApplied = [];
+  new MutationObserver((records) => {
+    const at = performance.timeOrigin + performance.now();
+    for (const r of records) {
+      const tr = r.target;
+      if (tr.dataset && tr.dataset.learner) {
+        window.__kataApplied.push([tr.dataset.learner, Number(tr.dataset.seq), at]);
+      }
+    }
+  }).observe(document.querySelector('table#room'),
+             { subtree: true, attributes: true, attributeFilter: ['data-seq'] });
+  return true;
+})()"#;
+
+impl Dashboard {
+    fn open(base: &str, args: &Args) -> Result<Dashboard> {
+        let chromium = browser::Chromium::start()?;
+        let mut page = chromium.page()?;
+        let access = match &args.key {
+            Some(key) => format!("key={key}"),
+            None => format!("code={}", args.code),
+        };
+        page.navigate(&format!("{base}/?{access}"))?;
+        let rows = "document.querySelectorAll('table#room tr[data-learner]').length";
+        let learners = args.learners as u64;
+        page.wait_for(
+            "the dashboard to show every learner",
+            Duration::from_secs(60),
+            rows,
+            |n| n.as_u64().is_some_and(|n| n >= learners),
+        )?;
+        page.eval(OBSERVE)?;
+        println!("the dashboard is open in headless Chromium; its DOM is timed too");
+        Ok(Dashboard {
+            _chromium: chromium,
+            page,
+        })
+    }
+
+    /// Prints when the page's DOM first showed each accepted report (or a newer one).
+    fn summarise(&mut self, sent: &HashMap<String, Vec<Sent>>) -> Result<()> {
+        // The page draws once per frame: give it a bounded while to draw the last reports.
+        let last: HashMap<&str, u64> = sent
+            .iter()
+            .filter_map(|(learner, reports)| {
+                let seq = reports.iter().filter(|r| r.latency.is_some()).map(|r| r.seq).max()?;
+                Some((learner.as_str(), seq))
+            })
+            .collect();
+        let drawn = format!(
+            "Object.entries({}).every(([learner, seq]) => {{ \
+               const tr = document.querySelector(`tr[data-learner=\"${{learner}}\"]`); \
+               return !!tr && Number(tr.dataset.seq) >= seq; }})",
+            serde_json::to_string(&last)?
+        );
+        let _ = self
+            .page
+            .wait_for("the page to draw the last reports", STREAM_GRACE, &drawn, |done| {
+                done == &Value::Bool(true)
+            });
+        let text = self
+            .page
+            .eval("JSON.stringify(window.__kataApplied || [])")?;
+        let applied: Vec<(String, u64, f64)> =
+            serde_json::from_str(text.as_str().unwrap_or("[]")).context("the page's notes")?;
+        let mut by_learner: HashMap<&str, Vec<(u64, f64)>> = HashMap::new();
+        for (learner, seq, at) in &applied {
+            by_learner
+                .entry(learner.as_str())
+                .or_default()
+                .push((*seq, *at));
+        }
+        let mut delays = Vec::new();
+        let mut never = 0;
+        for (learner, reports) in sent {
+            let shown = by_learner.get(learner.as_str()).map_or(&[][..], Vec::as_slice);
+            for report in reports.iter().filter(|r| r.latency.is_some()) {
+                match shown.iter().find(|(seq, _)| *seq >= report.seq) {
+                    Some((_, at)) => delays.push(Duration::from_secs_f64(
+                        ((at - report.wall_ms) / 1000.0).max(0.0),
+                    )),
+                    None => never += 1,
+                }
+            }
+        }
+        println!("page update delay (send to DOM):    {}", spread(delays));
+        println!("  the page never showed {never} of the accepted reports");
+        Ok(())
+    }
 }
 
 /// Opens the event stream on a thread of its own; the channel fires on the first `room` event.
@@ -317,6 +440,7 @@ fn learner(
             "katas": row(index, round, katas),
         });
         let at = Instant::now();
+        let wall_ms = unix_millis();
         let outcome = agent
             .post(&url)
             .header("Authorization", &bearer)
@@ -343,6 +467,7 @@ fn learner(
         reports.push(Sent {
             seq,
             at,
+            wall_ms,
             latency,
             late: at.duration_since(slot) > LATE,
         });
@@ -467,8 +592,8 @@ fn summarise(sent: &HashMap<String, Vec<Sent>>, seen: &[Seen], broke: Option<Str
             LATE.as_millis()
         );
     }
-    println!("report latency (send to 200):      {}", spread(latencies));
-    println!("page update delay (send to event): {}", spread(delays));
+    println!("report latency (send to 200):       {}", spread(latencies));
+    println!("event stream delay (send to event): {}", spread(delays));
     println!(
         "  events: {} of the accepted reports seen ({newer} only through a newer seq), {never} never seen",
         sights.len() - never,
