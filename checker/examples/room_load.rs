@@ -285,7 +285,11 @@ impl Dashboard {
         let last: HashMap<&str, u64> = sent
             .iter()
             .filter_map(|(learner, reports)| {
-                let seq = reports.iter().filter(|r| r.latency.is_some()).map(|r| r.seq).max()?;
+                let seq = reports
+                    .iter()
+                    .filter(|r| r.latency.is_some())
+                    .map(|r| r.seq)
+                    .max()?;
                 Some((learner.as_str(), seq))
             })
             .collect();
@@ -295,11 +299,12 @@ impl Dashboard {
                return !!tr && Number(tr.dataset.seq) >= seq; }})",
             serde_json::to_string(&last)?
         );
-        let _ = self
-            .page
-            .wait_for("the page to draw the last reports", STREAM_GRACE, &drawn, |done| {
-                done == &Value::Bool(true)
-            });
+        let _ = self.page.wait_for(
+            "the page to draw the last reports",
+            STREAM_GRACE,
+            &drawn,
+            |done| done == &Value::Bool(true),
+        );
         let text = self
             .page
             .eval("JSON.stringify(window.__kataApplied || [])")?;
@@ -315,7 +320,9 @@ impl Dashboard {
         let mut delays = Vec::new();
         let mut never = 0;
         for (learner, reports) in sent {
-            let shown = by_learner.get(learner.as_str()).map_or(&[][..], Vec::as_slice);
+            let shown = by_learner
+                .get(learner.as_str())
+                .map_or(&[][..], Vec::as_slice);
             for report in reports.iter().filter(|r| r.latency.is_some()) {
                 match shown.iter().find(|(seq, _)| *seq >= report.seq) {
                     Some((_, at)) => delays.push(Duration::from_secs_f64(
