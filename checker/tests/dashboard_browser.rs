@@ -144,7 +144,7 @@ fn the_dashboard_renders_the_room_and_follows_reports_live() -> Result<()> {
 }
 
 #[test]
-fn the_instructor_opens_more_katas_from_the_dashboard() -> Result<()> {
+fn the_instructor_opens_katas_and_removes_a_row_from_the_dashboard() -> Result<()> {
     if !browser::available()? {
         return Ok(());
     }
@@ -191,6 +191,26 @@ fn the_instructor_opens_more_katas_from_the_dashboard() -> Result<()> {
     assert_eq!(
         pacing["unlocked_through"], 6,
         "the learners' pacing follows the dashboard: {pacing}"
+    );
+
+    // A mistyped join: the instructor removes the row with its × (and says yes when asked).
+    let (typo, _) = server.join("Adaa");
+    let row_shown = format!("!!document.querySelector('tr[data-learner=\"{typo}\"]')");
+    page.wait_for("the mistyped row", PATIENCE, &row_shown, |shown| {
+        shown == &Value::Bool(true)
+    })?;
+    page.eval(&format!(
+        "window.confirm = () => true; \
+         document.querySelector('tr[data-learner=\"{typo}\"] button.remove').click()"
+    ))?;
+    page.wait_for("the row to go", PATIENCE, &row_shown, |shown| {
+        shown == &Value::Bool(false)
+    })?;
+    let room = server.get(&format!("/api/room?code={CODE}"), None).json();
+    assert_eq!(
+        room["learners"].as_array().map(Vec::len),
+        Some(1),
+        "the room forgot the removed learner: {room}"
     );
     Ok(())
 }

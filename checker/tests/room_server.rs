@@ -286,3 +286,48 @@ fn the_room_survives_a_restart() {
         )
         .error(409);
 }
+
+#[test]
+fn the_instructor_removes_a_learner_and_their_token_stops_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("room.db");
+    let server = Server::start(&db, &[]);
+    let key_line = server.line_containing("?key=");
+    let key = key_line.rsplit("?key=").next().unwrap().trim().to_string();
+    let (typo, typo_token) = server.join("Adaa");
+    let (_, token) = server.join("Ada");
+    let katas = json!({CLOSE: failing(1, "the receiver never ends")});
+    let ack = server.post("/api/report", Some(&typo_token), &report(1, katas));
+    assert_eq!(ack.status, 200, "{}", ack.body);
+    let events = server.events(&format!("key={key}"));
+    next_event(&events, "room", |kind, _| kind == "room");
+
+    let path = format!("/api/learners/{typo}");
+    server.delete(&path, Some(&token)).error(401);
+    server.delete("/api/learners/nobody", Some(&key)).error(404);
+    let removed = server.delete(&path, Some(&key));
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    next_event(&events, "removed", |kind, data| {
+        kind == "removed" && data["learner"] == typo.as_str()
+    });
+    let summary = next_event(&events, "summary", |kind, _| kind == "summary");
+    assert!(summary["stuck_kata"].is_null(), "{summary}");
+
+    let room = server.get(&format!("/api/room?code={CODE}"), None).json();
+    let names: Vec<&str> = room["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Ada"]);
+    let refused = server.post("/api/report", Some(&typo_token), &report(2, json!({})));
+    refused.error(401);
+
+    // Gone for good: a restart does not bring the row back, and the name is free again.
+    server.terminate();
+    let server = Server::start(&db, &[]);
+    let room = server.get(&format!("/api/room?code={CODE}"), None).json();
+    assert_eq!(room["learners"].as_array().unwrap().len(), 1, "{room}");
+    server.join("Adaa");
+}

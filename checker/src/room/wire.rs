@@ -118,6 +118,13 @@ pub struct LearnerRow {
     pub katas: BTreeMap<String, KataState>,
 }
 
+/// A learner the instructor removed (`DELETE /api/learners/{id}` with the instructor key); the
+/// `removed` event of `GET /events`. Their token stops working; they may join again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Removed {
+    pub learner: String,
+}
+
 /// Where the room is stuck; the `summary` event of `GET /events`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {

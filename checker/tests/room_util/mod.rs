@@ -123,6 +123,14 @@ impl Server {
         Answer::from(request.call())
     }
 
+    pub fn delete(&self, path: &str, bearer: Option<&str>) -> Answer {
+        let mut request = agent().delete(format!("{}{path}", self.url));
+        if let Some(token) = bearer {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        Answer::from(request.call())
+    }
+
     pub fn post(&self, path: &str, bearer: Option<&str>, body: &Value) -> Answer {
         self.post_raw(path, bearer, body.to_string().into_bytes())
     }

@@ -38,6 +38,10 @@ pub fn router(room: Room) -> Router {
         .route("/api/join", axum::routing::post(join))
         .route("/api/report", axum::routing::post(report))
         .route("/api/pacing", get(get_pacing).post(set_pacing))
+        .route(
+            "/api/learners/{learner}",
+            axum::routing::delete(remove_learner),
+        )
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "no such route: see docs/workshop.md")
         })
@@ -81,6 +85,7 @@ impl From<Refusal> for ApiError {
         match refusal {
             Refusal::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, m),
             Refusal::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+            Refusal::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
             Refusal::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
             Refusal::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m),
             Refusal::Failed(m) => ApiError::new(
@@ -287,6 +292,22 @@ async fn set_pacing(
     }
     let pacing = room.set_pacing(pacing).committed().await?;
     Ok(Json(pacing))
+}
+
+async fn remove_learner(
+    State(room): State<Room>,
+    headers: HeaderMap,
+    axum::extract::Path(learner): axum::extract::Path<String>,
+) -> Result<Json<wire::Removed>, ApiError> {
+    let key = bearer(&headers)?;
+    if !room.is_instructor(key) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "only the instructor's key can remove a learner",
+        ));
+    }
+    let removed = room.remove(&learner)?.committed().await?;
+    Ok(Json(removed))
 }
 
 /// A `Report` as it arrives: the same fields, but a kata named twice is refused instead of the

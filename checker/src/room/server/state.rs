@@ -10,8 +10,8 @@ use super::store::{Store, Write, WriteError};
 use super::summary::Tally;
 use crate::progress::Status;
 use crate::room::wire::{
-    self, Ack, JoinRequest, Joined, KataColumn, KataState, LearnerRow, Pacing, Report, RoomView,
-    Summary,
+    self, Ack, JoinRequest, Joined, KataColumn, KataState, LearnerRow, Pacing, Removed, Report,
+    RoomView, Summary,
 };
 use anyhow::Result;
 use axum::response::sse::Event;
@@ -31,6 +31,8 @@ pub enum Refusal {
     Unauthorized(String),
     /// 403
     Forbidden(String),
+    /// 404
+    NotFound(String),
     /// 409
     Conflict(String),
     /// 422
@@ -87,6 +89,20 @@ struct State {
     pacing: Pacing,
     tally: Tally,
     summary: Summary,
+}
+
+impl State {
+    /// Rebuilds the lookups from the learners' positions, after a load or a removal.
+    fn index(&mut self) {
+        self.by_id.clear();
+        self.by_token.clear();
+        self.by_name.clear();
+        for (i, learner) in self.learners.iter().enumerate() {
+            self.by_id.insert(learner.row.learner.clone(), i);
+            self.by_token.insert(learner.token, i);
+            self.by_name.insert(fold(&learner.row.name), i);
+        }
+    }
 }
 
 struct Shared {
@@ -188,13 +204,10 @@ impl Room {
             summary: Summary::default(),
         };
         for (row, token) in loaded.learners {
-            let i = state.learners.len();
             tally.add(&row.katas);
-            state.by_id.insert(row.learner.clone(), i);
-            state.by_token.insert(token, i);
-            state.by_name.insert(fold(&row.name), i);
             state.learners.push(Learner { row, token });
         }
+        state.index();
         state.summary = tally.summary();
         state.tally = tally;
 
@@ -459,6 +472,35 @@ impl Room {
             }
         }
         Ok(katas)
+    }
+
+    /// Takes a learner out of the room: their row goes, and their token no longer reports.
+    pub fn remove(&self, learner: &str) -> Result<Pending<Removed>, Refusal> {
+        let mut state = self.state();
+        let Some(&i) = state.by_id.get(learner) else {
+            return Err(Refusal::NotFound(format!(
+                "no learner `{learner}` in this room"
+            )));
+        };
+        let gone = state.learners.remove(i);
+        state.index();
+        state.tally.remove(&gone.row.katas);
+        let committed = self.shared.store.write(Write::Forget {
+            learner: gone.row.learner.clone(),
+        });
+        let removed = Removed {
+            learner: gone.row.learner,
+        };
+        self.publish(event("removed", &removed));
+        let summary = state.tally.summary();
+        if summary != state.summary {
+            self.publish(event("summary", &summary));
+            state.summary = summary;
+        }
+        Ok(Pending {
+            answer: removed,
+            committed: Some(committed),
+        })
     }
 
     pub fn set_pacing(&self, pacing: Pacing) -> Pending<Pacing> {

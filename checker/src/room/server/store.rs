@@ -44,6 +44,10 @@ pub enum Write {
         row: LearnerRow,
         token: TokenHash,
     },
+    /// Delete a learner's row: the instructor removed them from the room.
+    Forget {
+        learner: String,
+    },
     RoomCode(String),
     InstructorKey(String),
     Pacing(Pacing),
@@ -253,6 +257,9 @@ fn commit<'a>(conn: &mut Connection, writes: impl Iterator<Item = &'a Write>) ->
                         i64::try_from(row.updated_at)?,
                         serde_json::to_string(&row.katas)?
                     ])?;
+                }
+                Write::Forget { learner } => {
+                    tx.execute("DELETE FROM learners WHERE id = ?1", params![learner])?;
                 }
                 Write::RoomCode(code) => set_meta(&tx, ROOM_CODE, Some(code))?,
                 Write::InstructorKey(key) => set_meta(&tx, INSTRUCTOR_KEY, Some(key))?,
