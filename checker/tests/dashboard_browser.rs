@@ -150,8 +150,7 @@ fn the_instructor_opens_katas_and_removes_a_row_from_the_dashboard() -> Result<(
     }
     let db = tempfile::tempdir()?;
     let server = Server::start(&db.path().join("room.db"), &["--unlock-through", "3"]);
-    let key_line = server.line_containing("?key=");
-    let key = key_line.rsplit("?key=").next().unwrap_or_default().trim();
+    let key = server.key();
     let (_, token) = server.join("Ada L.");
 
     let chromium = Chromium::start()?;

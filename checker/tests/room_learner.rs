@@ -10,6 +10,17 @@ use util::{eventually, Sandbox};
 
 const KATA: &str = "01-lazy-futures";
 
+/// A room served from the sandbox (with `extra` arguments to serve), which `name` has joined.
+fn joined_room(sandbox: &Sandbox, name: &str, extra: &[&str]) -> Server {
+    let db = sandbox.path(".room-test/room.db");
+    let mut args = vec!["--code", CODE];
+    args.extend_from_slice(extra);
+    let room = Server::start_in(sandbox.root(), &db, "127.0.0.1:0", &args);
+    let joined = sandbox.checker(&["join", &room.url, "--code", CODE, "--name", name]);
+    assert_eq!(joined.code, 0, "{}{}", joined.stdout, joined.stderr);
+    room
+}
+
 /// The learner's cell for `kata` in the room, if they are in it.
 fn cell(room: &Server, name: &str, kata: &str) -> Option<Value> {
     let view = room.get(&format!("/api/room?code={CODE}"), None).json();
@@ -22,10 +33,7 @@ fn cell(room: &Server, name: &str, kata: &str) -> Option<Value> {
 fn results_reach_the_room_and_catch_up_after_it_was_down() {
     let sandbox = Sandbox::new();
     let db = sandbox.path(".room-test/room.db");
-    let room = Server::start_in(sandbox.root(), &db, "127.0.0.1:0", &["--code", CODE]);
-
-    let joined = sandbox.checker(&["join", &room.url, "--code", CODE, "--name", "Ada"]);
-    assert_eq!(joined.code, 0, "{}{}", joined.stdout, joined.stderr);
+    let room = joined_room(&sandbox, "Ada", &[]);
 
     let run = sandbox.checker(&["run", KATA]);
     assert_eq!(run.code, 1, "the untouched kata fails:\n{}", run.stdout);
@@ -63,15 +71,7 @@ fn results_reach_the_room_and_catch_up_after_it_was_down() {
 #[test]
 fn locked_katas_show_as_locked_in_list_and_watch() {
     let sandbox = Sandbox::new();
-    let db = sandbox.path(".room-test/room.db");
-    let room = Server::start_in(
-        sandbox.root(),
-        &db,
-        "127.0.0.1:0",
-        &["--code", CODE, "--unlock-through", "2"],
-    );
-    let joined = sandbox.checker(&["join", &room.url, "--code", CODE, "--name", "Bo"]);
-    assert_eq!(joined.code, 0, "{}{}", joined.stdout, joined.stderr);
+    let room = joined_room(&sandbox, "Bo", &["--unlock-through", "2"]);
 
     let list = sandbox.checker(&["list", "--json"]).json();
     let locked: Vec<u64> = list
@@ -107,17 +107,8 @@ fn locked_katas_show_as_locked_in_list_and_watch() {
 #[test]
 fn watch_starts_a_locked_kata_by_itself_when_the_instructor_opens_it() {
     let sandbox = Sandbox::new();
-    let db = sandbox.path(".room-test/room.db");
-    let room = Server::start_in(
-        sandbox.root(),
-        &db,
-        "127.0.0.1:0",
-        &["--code", CODE, "--unlock-through", "2"],
-    );
-    let key_line = room.line_containing("?key=");
-    let key = key_line.rsplit("?key=").next().unwrap().trim().to_string();
-    let joined = sandbox.checker(&["join", &room.url, "--code", CODE, "--name", "Di"]);
-    assert_eq!(joined.code, 0, "{}{}", joined.stdout, joined.stderr);
+    let room = joined_room(&sandbox, "Di", &["--unlock-through", "2"]);
+    let key = room.key();
 
     let mut watch = sandbox.terminal_session(&["watch", "03"]);
     watch.wait_for("has not opened this kata", 1);
@@ -146,9 +137,7 @@ fn a_room_that_is_not_there_or_changed_its_code_is_explained_and_leave_stops_rep
     );
 
     let db = sandbox.path(".room-test/room.db");
-    let room = Server::start_in(sandbox.root(), &db, "127.0.0.1:0", &["--code", CODE]);
-    let joined = sandbox.checker(&["join", &room.url, "--code", CODE, "--name", "Ed"]);
-    assert_eq!(joined.code, 0, "{}{}", joined.stdout, joined.stderr);
+    let room = joined_room(&sandbox, "Ed", &[]);
     let address = room.address().to_string();
     room.terminate();
 
@@ -180,10 +169,7 @@ fn a_room_that_is_not_there_or_changed_its_code_is_explained_and_leave_stops_rep
 #[test]
 fn a_progress_file_restored_from_an_older_copy_still_reaches_the_room() {
     let sandbox = Sandbox::new();
-    let db = sandbox.path(".room-test/room.db");
-    let room = Server::start_in(sandbox.root(), &db, "127.0.0.1:0", &["--code", CODE]);
-    let joined = sandbox.checker(&["join", &room.url, "--code", CODE, "--name", "Flo"]);
-    assert_eq!(joined.code, 0, "{}{}", joined.stdout, joined.stderr);
+    let room = joined_room(&sandbox, "Flo", &[]);
     let hints_in_room = || cell(&room, "Flo", KATA).map(|c| c["hints"].clone());
     // The background sync records the room's answer after the room has it: wait for both.
     let all_sent = || {

@@ -182,9 +182,8 @@ fn a_learner_rejoins_with_their_token_and_may_rename() {
 fn the_instructor_paces_the_room_and_learners_read_it() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("room.db"), &["--unlock-through", "3"]);
-    let key_line = server.line_containing("?key=");
-    let key = key_line.rsplit("?key=").next().unwrap().trim().to_string();
-    assert_eq!(key.len(), 32, "{key_line}");
+    let key = server.key();
+    assert_eq!(key.len(), 32, "{key}");
     let (_, token) = server.join("Ada");
 
     let pacing = server.get("/api/pacing", Some(&token));
@@ -247,7 +246,7 @@ fn the_room_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("room.db");
     let server = Server::start(&db, &["--unlock-through", "4"]);
-    let key_line = server.line_containing("?key=");
+    let key = server.key();
     let (ada, token) = server.join("Ada");
     let katas = json!({LAZY: {"status": "passed", "attempts": 4, "hints": 2}});
     assert_eq!(
@@ -267,8 +266,7 @@ fn the_room_survives_a_restart() {
         server.line_containing("room code:"),
         format!("room code: {CODE}")
     );
-    let key = |line: &str| line.rsplit("?key=").next().unwrap_or_default().to_string();
-    assert_eq!(key(&server.line_containing("?key=")), key(&key_line));
+    assert_eq!(server.key(), key);
     let room = server.get(&format!("/api/room?code={CODE}"), None).json();
     let ada_row = row(&room, &ada);
     assert_eq!(ada_row["seq"], 7);
@@ -292,8 +290,7 @@ fn the_instructor_removes_a_learner_and_their_token_stops_working() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("room.db");
     let server = Server::start(&db, &[]);
-    let key_line = server.line_containing("?key=");
-    let key = key_line.rsplit("?key=").next().unwrap().trim().to_string();
+    let key = server.key();
     let (typo, typo_token) = server.join("Adaa");
     let (_, token) = server.join("Ada");
     let katas = json!({CLOSE: failing(1, "the receiver never ends")});

@@ -20,7 +20,9 @@ pub struct Server {
     /// `http://127.0.0.1:PORT`
     pub url: String,
     /// Everything the server printed after its first line.
-    pub lines: mpsc::Receiver<String>,
+    lines: mpsc::Receiver<String>,
+    /// The lines read from `lines` so far, so that each can be asked for more than once.
+    printed: std::cell::RefCell<Vec<String>>,
 }
 
 /// The repository root: `serve` reads the kata catalogue there.
@@ -76,7 +78,12 @@ impl Server {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("the first line names the address: {first}"))
             .to_string();
-        Server { child, url, lines }
+        Server {
+            child,
+            url,
+            lines,
+            printed: Default::default(),
+        }
     }
 
     /// `IP:PORT`, to start the room again where it was.
@@ -84,17 +91,34 @@ impl Server {
         self.url.trim_start_matches("http://")
     }
 
-    /// The printed lines so far, waiting until one contains `text`.
+    /// The first line serve printed that contains `text`, waiting for it if need be.
     pub fn line_containing(&self, text: &str) -> String {
+        if let Some(line) = self.printed.borrow().iter().find(|l| l.contains(text)) {
+            return line.clone();
+        }
         let deadline = Instant::now() + PATIENCE;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(text) => return line,
-                Ok(_) => {}
+                Ok(line) => {
+                    self.printed.borrow_mut().push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
                 Err(_) => panic!("serve never printed a line containing `{text}`"),
             }
         }
+    }
+
+    /// The instructor's key, from the dashboard address serve printed.
+    pub fn key(&self) -> String {
+        let line = self.line_containing("?key=");
+        line.rsplit("?key=")
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string()
     }
 
     /// Stops the server the way a service manager would, and waits for it to exit.
