@@ -150,3 +150,20 @@ fn a_deleted_lib_rs_is_named_with_the_way_back() {
         "reset brings it back"
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_early_ends_the_checker_quietly() {
+    let sandbox = Sandbox::new();
+    // `cargo kata list | head -1`: the reader closes before the checker has printed.
+    let mut child = util::checker_command(sandbox.root())
+        .arg("list")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
