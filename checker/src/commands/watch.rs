@@ -136,7 +136,7 @@ fn warn_if_room_unreachable(workspace: &Workspace) -> Result<()> {
             println!(
                 "\n{} {}",
                 "room:".yellow(),
-                format!("your results have not reached the room yet ({why}); they are kept and sent when it answers").dimmed()
+                format!("your results have not reached the room yet: {why}. They are kept, and sent when it answers.").dimmed()
             );
         }
     }
