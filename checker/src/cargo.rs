@@ -68,7 +68,7 @@ impl Build {
 }
 
 /// The cargo that started us (`cargo kata` sets CARGO), else the one on PATH.
-fn cargo_program() -> Result<PathBuf> {
+pub fn program() -> Result<PathBuf> {
     std::env::var_os("CARGO")
         .map(PathBuf::from)
         .or_else(|| on_path("cargo"))
@@ -103,7 +103,21 @@ pub async fn build_tests(
     target_dir: Option<&Path>,
     progress: impl FnMut(&str),
 ) -> Result<Build> {
-    let mut cmd = Command::new(cargo_program()?);
+    let mut cmd = tests_build_command(packages, lint, color)?;
+    if let Some(dir) = target_dir {
+        cmd.env("CARGO_TARGET_DIR", dir);
+    }
+    run_cargo(cmd.into(), root, progress).await
+}
+
+/// The cargo command that builds `packages`' test binaries as the checker does, for callers
+/// (`doctor`) that must build exactly what `run` and `watch` will.
+pub fn tests_build_command(
+    packages: &[&str],
+    lint: bool,
+    color: bool,
+) -> Result<std::process::Command> {
+    let mut cmd = std::process::Command::new(program()?);
     // `build --tests` is `test --no-run` that can keep going past a crate that does not compile.
     cmd.args([
         "build",
@@ -118,17 +132,12 @@ pub async fn build_tests(
     if lint {
         cmd.env("RUSTC_WORKSPACE_WRAPPER", clippy_driver()?);
     }
-    if let Some(dir) = target_dir {
-        cmd.env("CARGO_TARGET_DIR", dir);
-    }
-    run_cargo(cmd, root, progress).await
+    Ok(cmd)
 }
 
 /// clippy's driver: beside cargo when rustup installed both, else on PATH.
 fn clippy_driver() -> Result<PathBuf> {
-    let beside_cargo = cargo_program()?
-        .parent()
-        .map(|dir| dir.join("clippy-driver"));
+    let beside_cargo = program()?.parent().map(|dir| dir.join("clippy-driver"));
     beside_cargo
         .filter(|p| p.is_file())
         .or_else(|| on_path("clippy-driver"))

@@ -51,9 +51,10 @@ pub fn is_prepared(root: &Path) -> bool {
         .is_some()
 }
 
-/// The cargo that started us (`cargo kata` sets CARGO), else the one on PATH.
+/// The cargo that started us, else the one on PATH (where a missing one fails to start, and
+/// that is reported where it is run).
 pub fn cargo_command() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    Command::new(crate::cargo::program().unwrap_or_else(|_| "cargo".into()))
 }
 
 fn prepare(root: &Path) -> Result<ExitCode> {

@@ -2,7 +2,6 @@
 //! them (one kata at a time; under clippy's driver for the katas with lints), so during the
 //! workshop a run only compiles the learner's own crate.
 
-use super::toolchain::Tools;
 use super::Check;
 use crate::kata::Catalogue;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -24,13 +23,12 @@ struct Outcome {
     stopped_early: bool,
 }
 
-pub fn first_build(root: &Path, catalogue: &Catalogue, tools: &Tools, no_build: bool) -> Check {
+pub fn first_build(root: &Path, catalogue: &Catalogue, no_build: bool) -> Check {
     let members: BTreeSet<String> = catalogue
         .katas
         .iter()
         .map(|kata| kata.exercise_package())
         .collect();
-    let clippy = tools.program("clippy-driver");
     let started = Instant::now();
     let bar = ProgressBar::new_spinner().with_style(
         ProgressStyle::with_template("  {spinner} {prefix}: {msg}").expect("a valid template"),
@@ -45,21 +43,18 @@ pub fn first_build(root: &Path, catalogue: &Catalogue, tools: &Tools, no_build: 
     let total = catalogue.katas.len();
     for (index, kata) in catalogue.katas.iter().enumerate() {
         bar.set_prefix(format!("kata {}/{total}", index + 1));
-        let mut cmd = super::offline::cargo_command();
-        cmd.current_dir(root).args([
-            "build",
-            "--tests",
-            "--keep-going",
-            "--offline",
-            "--message-format",
-            "json",
-            "-p",
-            &kata.exercise_package(),
-        ]);
-        // Katas with lints build under clippy's driver, which the dependencies never see.
-        if !kata.meta.clippy_lints.is_empty() {
-            cmd.env("RUSTC_WORKSPACE_WRAPPER", &clippy);
-        }
+        // Exactly the build `run` and `watch` do (clippy's driver for the katas with lints, which
+        // the dependencies never see), with no network.
+        let lint = !kata.meta.clippy_lints.is_empty();
+        let mut cmd =
+            match crate::cargo::tests_build_command(&[&kata.exercise_package()], lint, false) {
+                Ok(cmd) => cmd,
+                Err(e) => {
+                    bar.finish_and_clear();
+                    return Check::fail(NAME, format!("{e:#}"), super::INSTALL_RUST);
+                }
+            };
+        cmd.current_dir(root).arg("--offline");
         if let Err(e) = build(cmd, &members, no_build, &bar, &mut outcome) {
             bar.finish_and_clear();
             return Check::fail(NAME, format!("cannot run cargo: {e}"), super::INSTALL_RUST);

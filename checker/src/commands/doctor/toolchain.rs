@@ -15,9 +15,7 @@ pub struct Tools {
 
 impl Tools {
     pub fn find() -> Tools {
-        let cargo = std::env::var_os("CARGO")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("cargo"));
+        let cargo = crate::cargo::program().unwrap_or_else(|_| PathBuf::from("cargo"));
         let bin_dir = cargo.parent().filter(|d| d.is_dir()).map(Path::to_path_buf);
         let mut tools = Tools {
             cargo,
