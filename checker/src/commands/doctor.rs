@@ -40,7 +40,7 @@ pub fn doctor(workspace: &Workspace, no_build: bool) -> Result<ExitCode> {
     } else if deps_missing {
         Check::skip("first build", "not checked: dependencies are missing")
     } else {
-        build::first_build(root, &workspace.catalogue, &tools, no_build)
+        build::first_build(root, &workspace.catalogue, no_build)
     };
     report.add(first_build);
 

@@ -2,12 +2,12 @@
 //! background sync process that reports to it.
 
 use super::Workspace;
+use crate::exit;
 use crate::progress::{unix_now, RoomMembership};
 use crate::repo::Repo;
 use crate::room::client::{Client, RoomError};
 use crate::room::sync;
 use crate::room::wire::JoinRequest;
-use crate::{exit, style};
 use anyhow::{bail, Result};
 use colored::Colorize;
 use std::process::ExitCode;
@@ -91,8 +91,10 @@ fn normalise_url(url: &str) -> Result<String> {
         format!("http://{url}")
     };
     if !url.starts_with("http://") {
-        style::warning("the room speaks plain http on the room's network; https is not needed");
-        bail!("`{url}` is not an http:// address: give the address `cargo kata serve` printed");
+        bail!(
+            "`{url}` is not an http:// address (the room speaks plain http on the room's \
+             network): give the address `cargo kata serve` printed"
+        );
     }
     if url.len() <= "http://".len() {
         bail!("`{url}` has no host: give the address `cargo kata serve` printed");
