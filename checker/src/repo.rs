@@ -39,6 +39,16 @@ impl Repo {
         self.root.join("solutions")
     }
 
+    /// Where cargo builds this repository: `CARGO_TARGET_DIR` when set, else `target/`.
+    pub fn target_dir(&self) -> PathBuf {
+        match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+            Some(dir) if dir.is_absolute() => dir,
+            // cargo reads a relative one from the directory it was started in.
+            Some(dir) => std::env::current_dir().map_or(dir.clone(), |cwd| cwd.join(dir)),
+            None => self.root.join("target"),
+        }
+    }
+
     /// The learner's local state: progress, snapshots of the originals, backups. Ignored by git.
     pub fn state_dir(&self) -> PathBuf {
         self.root.join(".kata")

@@ -42,9 +42,7 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
     let graded = tree::with_hidden_tests(&katas, args.hidden.as_deref())?;
 
     // Beside the repository's build output, so compiled dependencies outlive one grading run.
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or(workspace.repo.root.join("target"), PathBuf::from);
-    let grading_dir = target.join("grading");
+    let grading_dir = workspace.repo.target_dir().join("grading");
     let temporary_work = grading_dir.join(format!("work-{}", std::process::id()));
     let work = args
         .work_dir
