@@ -308,7 +308,9 @@ fn out_of_budget(check: &Check<'_>, job: &Job, budget: Duration) -> TestResult {
 async fn run_one(check: &Check<'_>, job: &Job, options: &Options) -> TestResult {
     let kata = check.kata;
     let mut cmd = test_command(&job.binary, options.memory_limit);
-    cmd.args(["--exact", &job.name, "--test-threads=1", "--color", "never"])
+    // Two threads, though only one test runs: libtest then prints the test's result line only
+    // after it ended, whole, so the code's own writes to stdout cannot split it (see verdict).
+    cmd.args(["--exact", &job.name, "--test-threads=2", "--color", "never"])
         .current_dir(&check.dir)
         .env("CARGO_MANIFEST_DIR", &check.dir)
         .env("RUST_BACKTRACE", "0");
