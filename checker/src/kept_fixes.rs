@@ -189,9 +189,9 @@ fn parse_header(text: &str, kind: Kind) -> Result<Header, String> {
         Kind::Accepted if !fails_lines.is_empty() => {
             Err("an accepted fix passes every test: it has no `Fails:` line".into())
         }
-        Kind::Rejected if fails.is_empty() => Err(
-            "a rejected fix names the tests that catch it: `//! Fails: test_a, test_b`".into(),
-        ),
+        Kind::Rejected if fails.is_empty() => {
+            Err("a rejected fix names the tests that catch it: `//! Fails: test_a, test_b`".into())
+        }
         _ => Ok(Header { summary, fails }),
     }
 }
@@ -202,7 +202,8 @@ mod tests {
 
     #[test]
     fn a_rejected_header_names_its_summary_and_tests() {
-        let text = "//! Rejected: sleeps instead of waiting\n//! Fails: a, b_c\n//! Kata doc.\nuse x;\n";
+        let text =
+            "//! Rejected: sleeps instead of waiting\n//! Fails: a, b_c\n//! Kata doc.\nuse x;\n";
         assert_eq!(
             parse_header(text, Kind::Rejected),
             Ok(Header {

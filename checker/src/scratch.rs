@@ -28,7 +28,10 @@ pub fn write_workspace(repo_root: &Path, root: &Path, members: &[&str]) -> Resul
     workspace.insert("members".into(), toml::Value::Array(members));
     workspace.remove("default-members");
     fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
-    write_if_changed(&root.join("Cargo.toml"), toml::to_string(&manifest)?.as_bytes())?;
+    write_if_changed(
+        &root.join("Cargo.toml"),
+        toml::to_string(&manifest)?.as_bytes(),
+    )?;
     let lock = repo_root.join("Cargo.lock");
     if lock.is_file() {
         let bytes = fs::read(&lock).with_context(|| format!("cannot read {}", lock.display()))?;
@@ -61,7 +64,8 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
         return Ok(());
     }
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }

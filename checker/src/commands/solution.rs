@@ -5,7 +5,8 @@ use super::Workspace;
 use crate::exit;
 use crate::kata::Kata;
 use crate::snapshots::walk;
-use anyhow::{bail, Result};
+use crate::style;
+use anyhow::{bail, Context, Result};
 use colored::Colorize;
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
@@ -31,7 +32,24 @@ pub fn solution(workspace: &Workspace, name: Option<&str>, yes: bool) -> Result<
     for line in diff.lines() {
         println!("{}", color_line(line));
     }
+    show_notes(kata)?;
     Ok(exit::SUCCESS.into())
+}
+
+/// The author's notes: the property the tests check, the other fixes that pass and the tempting
+/// ones that fail. Worth reading once you have a fix of your own, which is why they live with
+/// the solution and not in the kata's README.
+fn show_notes(kata: &Kata) -> Result<()> {
+    let path = kata.solution_dir.join("NOTES.md");
+    match std::fs::read_to_string(&path) {
+        Ok(notes) => {
+            println!("\n{}\n", format!("Notes on {}", kata.name).bold());
+            println!("{}", notes.trim_end());
+            Ok(())
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
+    }
 }
 
 fn confirmed(kata: &Kata) -> Result<bool> {
@@ -57,8 +75,8 @@ pub fn diff_sources(kata: &Kata) -> Result<String> {
         .collect();
     let mut out = String::new();
     for file in files {
-        let old = std::fs::read_to_string(mine.join(&file)).unwrap_or_default();
-        let new = std::fs::read_to_string(theirs.join(&file)).unwrap_or_default();
+        let old = source_text(&mine.join(&file))?;
+        let new = source_text(&theirs.join(&file))?;
         if old == new {
             continue;
         }
@@ -76,6 +94,23 @@ pub fn diff_sources(kata: &Kata) -> Result<String> {
         );
     }
     Ok(out)
+}
+
+/// A source file's text for the diff: empty when it does not exist. Bytes that are not UTF-8
+/// are shown as the replacement character (with a warning), never taken for an empty file.
+fn source_text(path: &Path) -> Result<String> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(String::from_utf8(bytes).unwrap_or_else(|err| {
+            let at = err.utf8_error().valid_up_to();
+            style::warning(&format!(
+                "{} is not valid UTF-8 (at byte {at}); the diff shows the bad bytes as U+FFFD (�)",
+                path.display()
+            ));
+            String::from_utf8_lossy(err.as_bytes()).into_owned()
+        })),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
+    }
 }
 
 fn relative(dir: &Path) -> Result<Vec<PathBuf>> {

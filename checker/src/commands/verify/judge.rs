@@ -78,7 +78,12 @@ pub fn untouched(kata: &Kata, report: &CrateReport, problems: &mut Vec<String>) 
 }
 
 /// Code that must pass every test and every listed lint: the solution, an accepted fix.
-pub fn passes_everything(side: &str, kata: &Kata, report: &CrateReport, problems: &mut Vec<String>) {
+pub fn passes_everything(
+    side: &str,
+    kata: &Kata,
+    report: &CrateReport,
+    problems: &mut Vec<String>,
+) {
     if report.outcome == Outcome::DidNotCompile {
         problems.push(format!(
             "{side}: does not compile:\n{}",

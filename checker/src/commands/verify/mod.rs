@@ -106,11 +106,14 @@ pub fn verify(
             Ok((reports, fix_reports))
         })?;
         let mut fix_reports = fix_reports.iter();
-        let run = subjects.iter().zip(reports.chunks(2)).map(|(subject, pair)| {
-            let kata_fix_reports: Vec<&CrateReport> =
-                fix_reports.by_ref().take(subject.fixes.len()).collect();
-            judge_kata(subject, &pair[0], &pair[1], &kata_fix_reports)
-        });
+        let run = subjects
+            .iter()
+            .zip(reports.chunks(2))
+            .map(|(subject, pair)| {
+                let kata_fix_reports: Vec<&CrateReport> =
+                    fix_reports.by_ref().take(subject.fixes.len()).collect();
+                judge_kata(subject, &pair[0], &pair[1], &kata_fix_reports)
+            });
         if verdicts.is_empty() {
             verdicts = run.collect();
         } else {
