@@ -3,6 +3,11 @@
 //! writes its frames into one end of a `tokio::io::duplex` pipe, in pieces, with pauses between
 //! them, exactly as scripted; the session reads from the other end. Heartbeats go to a recorder
 //! that notes the virtual time of each one.
+//!
+//! The property under test: dropping a half-done frame read (which is what `select!` does to the
+//! branch that loses) loses no bytes. Whatever the cut points and the pauses, every frame comes
+//! out intact and in order while heartbeats keep going out every second, and a session that is
+//! itself dropped leaves nothing behind.
 
 use std::io;
 use std::pin::Pin;
@@ -11,7 +16,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use cancellation_safety::{run_session, HEARTBEAT, MAX_FRAME};
-use tokio::io::{AsyncWrite, AsyncWriteExt, DuplexStream};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout, Instant};
 
@@ -183,13 +188,29 @@ fn assert_delivered(outcome: &Outcome, expected: &[&str], scenario: &str) {
         Ok(()) => "returned Ok(()) as if the connection had closed cleanly".to_string(),
         Err(err) => format!("failed with \"{err}\""),
     };
+    let delivered = &outcome.frames;
+    let what = if expected.len() <= 4 {
+        format!(
+            "{} frame(s) {expected:?}, but the session passed on {delivered:?}",
+            expected.len()
+        )
+    } else {
+        let wrong = (0..expected.len())
+            .find(|&i| delivered.get(i).map(String::as_str) != Some(expected[i]))
+            .unwrap_or(expected.len());
+        format!(
+            "{} frames, but the session passed on {} and frame #{} was {:?} instead of {:?}",
+            expected.len(),
+            delivered.len(),
+            wrong + 1,
+            delivered.get(wrong),
+            expected.get(wrong),
+        )
+    };
     panic!(
-        "{scenario}, the exchange sent {} frame(s) {expected:?}, but the session passed on {:?} \
-         and {ending}. A frame read that the heartbeat interrupted took the bytes it had \
-         already read down with it: the frame is lost, or the next read starts in the middle \
-         of it and takes payload bytes for a length prefix",
-        expected.len(),
-        outcome.frames,
+        "{scenario}, the exchange sent {what}, and it {ending}. A frame read that the heartbeat \
+         interrupted took the bytes it had already read down with it: the frame is lost, or the \
+         next read starts in the middle of it and takes payload bytes for a length prefix"
     );
 }
 
@@ -323,5 +344,96 @@ async fn a_length_over_the_limit_fails_the_session_at_once() {
          so fail as soon as you read it instead of waiting for the payload",
         MAX_FRAME + 1,
         outcome.ended_at,
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn frames_cut_at_every_byte_arrive_intact() {
+    // Frames of three sizes, each cut in two at a different place, so that every offset is a cut
+    // once: inside the length prefix, right after it, and everywhere in the payload. The pauses
+    // between the two halves vary, shorter and longer than the heartbeat period.
+    let payloads = ["Z", "AUDUSD", "EURCHF 0.9412 0.9415 x3"];
+    let pauses = [1_100, 2_300, 700, 1_600, 400, 3_100];
+    let mut expected = Vec::new();
+    let mut script = Vec::new();
+    let mut step = 0;
+    for payload in payloads {
+        let bytes = frame(payload);
+        for cut in 1..bytes.len() {
+            script.push(Data(bytes[..cut].to_vec()));
+            script.push(Pause(millis(pauses[step % pauses.len()])));
+            script.push(Data(bytes[cut..].to_vec()));
+            step += 1;
+            expected.push(payload);
+        }
+    }
+
+    let outcome = session(script).await;
+
+    assert_delivered(
+        &outcome,
+        &expected,
+        "With every frame cut in two at a different byte (prefix and payload), 0.4 s to 3.1 s \
+         apart",
+    );
+    outcome.heartbeats.assert_steady(
+        outcome.ended_at,
+        Duration::from_secs(2),
+        "while frames arrived in pieces",
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_session_releases_the_connection() {
+    let (session_end, mut exchange_end) = tokio::io::duplex(64 * 1024);
+    let heartbeats = Heartbeats::new(Instant::now());
+    let (tx, mut rx) = mpsc::channel(16);
+    // One whole frame, then the first half of the next one; the connection stays open.
+    exchange_end
+        .write_all(&frame("EURUSD 1.0842 1.0843"))
+        .await
+        .unwrap();
+    exchange_end
+        .write_all(&frame("GBPUSD 1.2655 1.2657")[..9])
+        .await
+        .unwrap();
+
+    // The caller gives up on the session after 2.5 s and drops it, as a supervisor does before
+    // it reconnects.
+    let given = Duration::from_millis(2_500);
+    let result = timeout(given, run_session(session_end, heartbeats, tx)).await;
+    if let Ok(ended) = result {
+        panic!(
+            "the session returned {ended:?} although the connection was open and half a frame \
+             was on its way: it should keep waiting for the rest"
+        );
+    }
+    let first = rx
+        .try_recv()
+        .ok()
+        .map(|f| String::from_utf8_lossy(&f).into_owned());
+    assert_eq!(
+        first.as_deref(),
+        Some("EURUSD 1.0842 1.0843"),
+        "the exchange sent one whole frame before the session was dropped, but the session did \
+         not pass it on"
+    );
+
+    // Dropping the session must drop everything it started: the exchange sees the connection
+    // close, and the frames channel closes.
+    let mut buf = [0; 16];
+    let closed = timeout(PATIENCE, exchange_end.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "run_session was dropped, but {PATIENCE:?} (virtual) later the exchange's end of the \
+         connection was still open: something the session started still holds the connection \
+         and keeps reading from it. Work a session starts must end when the session is dropped"
+    );
+    let channel = timeout(PATIENCE, rx.recv()).await;
+    assert!(
+        matches!(channel, Ok(None)),
+        "run_session was dropped, but {PATIENCE:?} (virtual) later the frames channel was still \
+         open ({channel:?}): something the session started still holds a sender. Work a session \
+         starts must end when the session is dropped"
     );
 }
