@@ -1,7 +1,8 @@
 //! The client side of every connection is tokio-test's mock I/O: each `.read(..)` of the builder
 //! is what one `read` call on the server returns, so a test decides exactly how the bytes are cut
 //! up, the way TCP may cut them up in production. Tests run on a paused clock, so waiting for a
-//! command that never comes fails at once instead of hanging.
+//! command that never comes fails at once instead of hanging, and a test can tell whether a
+//! command came back at once or only after the client's next bytes arrived.
 
 use std::io;
 use std::pin::Pin;
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use partial_reads::{Command, CommandReader};
 use tokio::io::{AsyncRead, ReadBuf};
-use tokio::time::timeout;
+use tokio::time::{timeout, Instant};
 use tokio_test::io::{Builder, Handle, Mock};
 
 /// Far longer than any test needs: the mock delivers its bytes without delay.
@@ -51,6 +52,13 @@ impl AsyncRead for Client {
     }
 }
 
+fn reader(mock: Mock) -> CommandReader<Client> {
+    CommandReader::new(Client {
+        mock,
+        reads_at_eof: 0,
+    })
+}
+
 /// A client that sends `chunks`, each one arriving as one read on the server, and then closes
 /// the connection.
 fn client_that_hangs_up(chunks: &[&[u8]]) -> CommandReader<Client> {
@@ -58,10 +66,7 @@ fn client_that_hangs_up(chunks: &[&[u8]]) -> CommandReader<Client> {
     for chunk in chunks {
         builder.read(chunk);
     }
-    CommandReader::new(Client {
-        mock: builder.build(),
-        reads_at_eof: 0,
-    })
+    reader(builder.build())
 }
 
 /// A client that sends `chunks` and then stays connected, sending nothing more. Keep the handle
@@ -72,11 +77,7 @@ fn client_that_stays(chunks: &[&[u8]]) -> (CommandReader<Client>, Handle) {
         builder.read(chunk);
     }
     let (mock, handle) = builder.build_with_handle();
-    let reader = CommandReader::new(Client {
-        mock,
-        reads_at_eof: 0,
-    });
-    (reader, handle)
+    (reader(mock), handle)
 }
 
 fn get(key: &str) -> Command {
@@ -92,7 +93,8 @@ fn set(key: &str, value: &str) -> Command {
     }
 }
 
-/// Shows the bytes a test sent the way the client sent them, one string per read.
+/// Shows the bytes a test sent the way the client sent them, one string per read. A character
+/// cut in two between reads shows as `\u{fffd}` on both sides of the cut.
 fn shown(chunks: &[&[u8]]) -> String {
     let chunks: Vec<String> = chunks
         .iter()
@@ -133,37 +135,65 @@ async fn next(
 async fn expect_commands(reader: &mut CommandReader<Client>, sent: &[&[u8]], expected: &[Command]) {
     let mut got = Vec::new();
     for (index, want) in expected.iter().enumerate() {
-        match next(reader, sent, index).await {
-            Ok(Some(command)) => {
-                assert_eq!(
-                    &command,
-                    want,
-                    "command #{} came out garbled: the reader returned {command:?} where the \
-                     client sent {want:?}{}. The client's bytes were {} (one string per read): \
-                     a read returns whatever bytes have arrived, part of a line or several \
-                     lines, not one whole command",
-                    index + 1,
-                    after(&got),
-                    shown(sent)
-                );
-                got.push(command);
-            }
-            Ok(None) => panic!(
-                "next_command returned None (connection closed) after {got:?}, but the client \
-                 sent {} and is still connected: only {} of its {} commands were returned",
-                shown(sent),
-                got.len(),
-                expected.len()
-            ),
-            Err(err) => panic!(
-                "next_command failed on command #{}{} with \"{err:#}\", although the client \
-                 sent only valid commands: {} (one string per read). A read returns whatever \
-                 bytes have arrived, part of a line or several lines, not one whole command",
+        let command = expect_command(reader, sent, index, &got, want).await;
+        got.push(command);
+    }
+}
+
+/// Reads command number `index` (from 0) and checks that it is `want`.
+async fn expect_command(
+    reader: &mut CommandReader<Client>,
+    sent: &[&[u8]],
+    index: usize,
+    got: &[Command],
+    want: &Command,
+) -> Command {
+    match next(reader, sent, index).await {
+        Ok(Some(command)) => {
+            assert_eq!(
+                &command,
+                want,
+                "command #{} came out garbled: the reader returned {command:?} where the \
+                 client sent {want:?}{}. The client's bytes were {} (one string per read): a \
+                 read returns whatever bytes have arrived, part of a line or several lines, \
+                 not one whole command",
                 index + 1,
-                after(&got),
+                after(got),
                 shown(sent)
-            ),
+            );
+            command
         }
+        Ok(None) => panic!(
+            "next_command returned None (connection closed) after {got:?}, but the client sent \
+             {} and is still connected: the command {want:?} was never returned",
+            shown(sent)
+        ),
+        Err(err) => panic!(
+            "next_command failed on command #{}{} with \"{err:#}\", although the client sent \
+             {want:?} there, a valid command: {} (one string per read). A read returns \
+             whatever bytes have arrived, part of a line, several lines, even part of a \
+             character, not one whole command",
+            index + 1,
+            after(got),
+            shown(sent)
+        ),
+    }
+}
+
+/// Expects the end of the stream: `Ok(None)`, neither an error nor another command.
+async fn expect_end(reader: &mut CommandReader<Client>, sent: &[&[u8]], index: usize, why: &str) {
+    match next(reader, sent, index).await {
+        Ok(None) => {}
+        Ok(Some(command)) => panic!(
+            "the client sent {} and closed the connection, yet next_command returned \
+             {command:?} {why}: it should return None",
+            shown(sent)
+        ),
+        Err(err) => panic!(
+            "the client sent {} and closed the connection cleanly, yet next_command failed \
+             with \"{err:#}\" {why}: a clean close is Ok(None), not an error",
+            shown(sent)
+        ),
     }
 }
 
@@ -188,45 +218,93 @@ async fn several_commands_in_one_read_are_all_returned() {
     .await;
 }
 
+/// Commands with letters outside ASCII, as bytes: `ü` and `é` take two bytes each in UTF-8, the
+/// emoji four.
+const SCRIPT: &[u8] = "SET city Zürich\nGET café\nSET mood 🙂\nGET city\n".as_bytes();
+
+fn script_commands() -> [Command; 4] {
+    [
+        set("city", "Zürich"),
+        get("café"),
+        set("mood", "🙂"),
+        get("city"),
+    ]
+}
+
 #[tokio::test(start_paused = true)]
-async fn commands_cut_anywhere_arrive_whole_and_in_order() {
-    let sent: &[&[u8]] = &[
-        b"GET ke",
-        b"y\nSET a 1\nSE",
-        b"T b",
-        b" 2\n",
-        b"G",
-        b"E",
-        b"T",
-        b" ",
-        b"a",
-        b"\n",
-        b"GET b\nGET c",
-        b"\n",
-    ];
+async fn commands_cut_at_every_byte_arrive_whole_and_in_order() {
+    // The same commands cut in two at every byte, then sent one byte per read.
+    for cut in 1..SCRIPT.len() {
+        let sent: &[&[u8]] = &[&SCRIPT[..cut], &SCRIPT[cut..]];
+        let (mut reader, _connected) = client_that_stays(sent);
+        expect_commands(&mut reader, sent, &script_commands()).await;
+    }
+    let bytes: Vec<&[u8]> = SCRIPT.chunks(1).collect();
+    let (mut reader, _connected) = client_that_stays(&bytes);
+    expect_commands(&mut reader, &bytes, &script_commands()).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_character_cut_between_reads_arrives_whole() {
+    // `ü` is the two bytes C3 BC: the first read ends between them.
+    let zurich = "SET city Zürich\n".as_bytes();
+    let cut = zurich.iter().position(|&byte| byte == 0xC3).unwrap() + 1;
+    let sent: &[&[u8]] = &[&zurich[..cut], &zurich[cut..], b"GET city\n"];
     let (mut reader, _connected) = client_that_stays(sent);
 
-    expect_commands(
-        &mut reader,
-        sent,
-        &[
-            get("key"),
-            set("a", "1"),
-            set("b", "2"),
-            get("a"),
-            get("b"),
-            get("c"),
-        ],
-    )
-    .await;
+    expect_commands(&mut reader, sent, &[set("city", "Zürich"), get("city")]).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_command_is_returned_as_soon_as_its_newline_arrives() {
+    // The first read brings one whole command and the start of the next; the rest of the second
+    // command comes 10 s later.
+    const LATER: Duration = Duration::from_secs(10);
+    let sent: &[&[u8]] = &[b"GET a\nSET b", b" 2\n"];
+    let (mock, _connected) = Builder::new()
+        .read(sent[0])
+        .wait(LATER)
+        .read(sent[1])
+        .build_with_handle();
+    let mut reader = reader(mock);
+    let start = Instant::now();
+
+    expect_command(&mut reader, sent, 0, &[], &get("a")).await;
+    let waited = start.elapsed();
+    assert!(
+        waited < LATER,
+        "the client's first read brought the whole command \"GET a\\n\" and the start of the \
+         next one, yet next_command returned GET a only {waited:?} later, when the rest of the \
+         next command arrived: a command must come back as soon as its newline is in, \
+         whatever follows it"
+    );
+    expect_command(&mut reader, sent, 1, &[get("a")], &set("b", "2")).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn keep_alive_lines_are_skipped() {
-    let sent: &[&[u8]] = &[b"GET a\n", b"\n", b"\n", b"GET b\n"];
+    let sent: &[&[u8]] = &[b"GET a\n", b"\n", b"\n", b"GET b\n\n", b"\nGET c\n"];
     let (mut reader, _connected) = client_that_stays(sent);
 
-    expect_commands(&mut reader, sent, &[get("a"), get("b")]).await;
+    expect_commands(&mut reader, sent, &[get("a"), get("b"), get("c")]).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bad_command_is_an_error_and_the_next_command_still_arrives() {
+    let sent: &[&[u8]] = &[b"GET a\nFRO", b"B x\nGET b\n", b"SET a 1 2\nGET c\n"];
+    let (mut reader, _connected) = client_that_stays(sent);
+
+    let mut got = vec![expect_command(&mut reader, sent, 0, &[], &get("a")).await];
+    for (bad, index, want) in [("FROB x", 1, get("b")), ("SET a 1 2", 3, get("c"))] {
+        match next(&mut reader, sent, index).await {
+            Err(_) => {}
+            Ok(command) => panic!(
+                "the client sent {bad:?}, which is not a command, and next_command returned \
+                 {command:?} instead of an error"
+            ),
+        }
+        got.push(expect_command(&mut reader, sent, index + 1, &got, &want).await);
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -235,35 +313,19 @@ async fn the_reader_stops_when_the_client_hangs_up() {
     let mut reader = client_that_hangs_up(sent);
 
     expect_commands(&mut reader, sent, &[set("a", "1"), get("a")]).await;
-
-    match next(&mut reader, sent, 2).await {
-        Ok(None) => {}
-        Ok(Some(command)) => panic!(
-            "the client sent {} and closed the connection, yet next_command returned a third \
-             command, {command:?}: after the last command it should return None",
-            shown(sent)
-        ),
-        Err(err) => panic!(
-            "the client sent {} and closed the connection cleanly, yet next_command failed \
-             with \"{err:#}\": a clean close is Ok(None), not an error",
-            shown(sent)
-        ),
-    }
+    expect_end(&mut reader, sent, 2, "after the last command").await;
+    expect_end(
+        &mut reader,
+        sent,
+        2,
+        "when it was called again after returning None",
+    )
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_client_that_sends_nothing_ends_at_once() {
     let mut reader = client_that_hangs_up(&[]);
 
-    match next(&mut reader, &[], 0).await {
-        Ok(None) => {}
-        Ok(Some(command)) => panic!(
-            "the client connected and closed the connection without sending anything, yet \
-             next_command returned {command:?}"
-        ),
-        Err(err) => panic!(
-            "the client connected and closed the connection without sending anything, and \
-             next_command failed with \"{err:#}\": a clean close is Ok(None), not an error"
-        ),
-    }
+    expect_end(&mut reader, &[], 0, "although nothing was sent").await;
 }
