@@ -3,7 +3,7 @@
 //! Bug report from the wiki team: "When the store is slow, pages fail at once with `timed out`,
 //! although `fetch_with_retry` is meant to retry timeouts. And some dead links to deleted runbooks
 //! take a second longer than the others to show their 404: the store's logs show each of those
-//! missing documents asked for three times in a row."
+//! missing documents asked for three times in a row. Same for some 500s."
 
 use std::future::Future;
 use std::time::Duration;
@@ -19,7 +19,8 @@ pub const MAX_ATTEMPTS: usize = 3;
 /// The pause between two attempts.
 pub const BACKOFF: Duration = Duration::from_millis(500);
 
-/// What the store answered: an HTTP status and the body.
+/// What the store answered: an HTTP status and the body. For an error status, the body is the
+/// store's own explanation ("overloaded, try again later", "database error: ...").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     pub status: u16,
@@ -42,8 +43,8 @@ pub async fn fetch(transport: &impl Transport, name: &str) -> anyhow::Result<Str
     match response.status {
         200 => Ok(response.body),
         404 => bail!("GET {name}: not found"),
-        503 => bail!("GET {name}: store unavailable (503)"),
-        status => bail!("GET {name}: unexpected status {status}"),
+        503 => bail!("GET {name}: store unavailable (503): {}", response.body),
+        status => bail!("GET {name}: unexpected status {status}: {}", response.body),
     }
 }
 

@@ -13,7 +13,8 @@ pub const MAX_ATTEMPTS: usize = 3;
 /// The pause between two attempts.
 pub const BACKOFF: Duration = Duration::from_millis(500);
 
-/// What the store answered: an HTTP status and the body.
+/// What the store answered: an HTTP status and the body. For an error status, the body is the
+/// store's own explanation ("overloaded, try again later", "database error: ...").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     pub status: u16,
@@ -27,18 +28,23 @@ pub trait Transport {
 }
 
 /// Why a fetch failed. Callers act on the kind (retry, give up, show a 404 page) by matching on
-/// the variant; the message is only for people. A document's name can say anything ("upstream
-/// timed out.md"), so a decision taken by reading the message can always be fooled.
+/// the variant; the message is only for people. A document's name and the store's reply can say
+/// anything ("upstream timed out.md"), so a decision taken by reading the message can always be
+/// fooled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchError {
     /// The store did not answer within `REQUEST_TIMEOUT`.
     Timeout { name: String },
     /// The store has no such document.
     NotFound { name: String },
-    /// The store is overloaded (503).
-    Unavailable { name: String },
+    /// The store is overloaded (503); `reason` is its explanation.
+    Unavailable { name: String, reason: String },
     /// Any other status.
-    Status { name: String, status: u16 },
+    Status {
+        name: String,
+        status: u16,
+        reason: String,
+    },
 }
 
 impl fmt::Display for FetchError {
@@ -48,10 +54,14 @@ impl fmt::Display for FetchError {
                 write!(f, "GET {name}: timed out after {REQUEST_TIMEOUT:?}")
             }
             FetchError::NotFound { name } => write!(f, "GET {name}: not found"),
-            FetchError::Unavailable { name } => write!(f, "GET {name}: store unavailable (503)"),
-            FetchError::Status { name, status } => {
-                write!(f, "GET {name}: unexpected status {status}")
+            FetchError::Unavailable { name, reason } => {
+                write!(f, "GET {name}: store unavailable (503): {reason}")
             }
+            FetchError::Status {
+                name,
+                status,
+                reason,
+            } => write!(f, "GET {name}: unexpected status {status}: {reason}"),
         }
     }
 }
@@ -69,8 +79,15 @@ pub async fn fetch(transport: &impl Transport, name: &str) -> Result<String, Fet
     match response.status {
         200 => Ok(response.body),
         404 => Err(FetchError::NotFound { name }),
-        503 => Err(FetchError::Unavailable { name }),
-        status => Err(FetchError::Status { name, status }),
+        503 => Err(FetchError::Unavailable {
+            name,
+            reason: response.body,
+        }),
+        status => Err(FetchError::Status {
+            name,
+            status,
+            reason: response.body,
+        }),
     }
 }
 
