@@ -5,9 +5,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use hand_written_future::{completion, Completion};
@@ -19,6 +19,45 @@ use tokio_test::{assert_pending, assert_ready_eq};
 /// different tasks in turn, as happens when a future is moved from one task to another.
 fn poll_in<T>(task: &mut Spawn<()>, fut: &mut Completion<T>) -> Poll<T> {
     task.enter(|cx, _| Pin::new(fut).poll(cx))
+}
+
+/// A task's waker that counts how often it was woken. Every clone of a `Waker` made from it
+/// holds one reference to it, so `clones_held` tells how many copies are kept somewhere else.
+struct CountingWaker {
+    wakes: AtomicUsize,
+}
+
+impl CountingWaker {
+    fn new() -> Arc<Self> {
+        Arc::new(CountingWaker {
+            wakes: AtomicUsize::new(0),
+        })
+    }
+
+    fn wakes(&self) -> usize {
+        self.wakes.load(Ordering::SeqCst)
+    }
+
+    /// How many clones of this waker are alive, other than the test's own handle.
+    fn clones_held(self: &Arc<Self>) -> usize {
+        Arc::strong_count(self) - 1
+    }
+}
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Polls `fut` once with a waker of `task`, as the task that owns it would.
+fn poll_with<T>(task: &Arc<CountingWaker>, fut: &mut Completion<T>) -> Poll<T> {
+    let waker = Waker::from(Arc::clone(task));
+    Pin::new(fut).poll(&mut Context::from_waker(&waker))
 }
 
 #[test]
@@ -113,6 +152,53 @@ fn waiting_does_not_busy_poll() {
         handler.poll(),
         "ack",
         "once the result has arrived, the next poll should return it"
+    );
+}
+
+#[test]
+fn a_long_wait_holds_only_the_latest_waker() {
+    let (completer, mut completion) = completion();
+
+    // A long wait: one task polls the completion again and again (as a `select!` loop does each
+    // time another branch wakes it), then the future moves from task to task.
+    let handler = CountingWaker::new();
+    for poll in 1..=100 {
+        assert!(
+            poll_with(&handler, &mut completion).is_pending(),
+            "poll #{poll}: the completion was ready before anything was completed"
+        );
+    }
+    let movers: Vec<Arc<CountingWaker>> = (0..100).map(|_| CountingWaker::new()).collect();
+    for task in &movers {
+        assert!(
+            poll_with(task, &mut completion).is_pending(),
+            "the completion was ready before anything was completed"
+        );
+    }
+
+    let held: usize = std::iter::once(&handler)
+        .chain(&movers)
+        .map(CountingWaker::clones_held)
+        .sum();
+    assert!(
+        held <= 1,
+        "after 200 pending polls (100 by one task, then one each by 100 other tasks), the \
+         completion holds {held} wakers: it keeps wakers it no longer needs, so its memory grows \
+         with every poll of a long wait. Only the waker from the latest poll can reach the task \
+         that owns the future now; keep that one, in place of the one before"
+    );
+
+    completer.complete("ack");
+    let last = movers.last().expect("there are 100 tasks");
+    assert!(
+        last.wakes() > 0,
+        "the result arrived, but the task that polled the completion last was not woken: it owns \
+         the future now, and it would sleep forever"
+    );
+    assert_eq!(
+        poll_with(last, &mut completion),
+        Poll::Ready("ack"),
+        "woken after the result arrived, the completion should now be ready with it"
     );
 }
 
