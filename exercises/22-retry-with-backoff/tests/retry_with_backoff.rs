@@ -2,9 +2,15 @@
 //! fails, hangs or answers. The service notes when each attempt started and when it ended (it
 //! returned, or it was dropped because the caller stopped waiting for it), on Tokio's clock. So
 //! the tests read the retry schedule exactly, in virtual time, in microseconds of real time.
+//!
+//! The property under test: for any policy, attempt `n` that fails (with an error or by running
+//! past `attempt_timeout`, which cancels it) is followed by a pause of exactly
+//! `min(base_delay * 2^(n-1), max_delay)`, however many attempts that takes, until `max_attempts`
+//! attempts have been made; then `retry` returns the last attempt's error at once.
 
+use std::cell::Cell;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 use retry_with_backoff::{AttemptError, RetryPolicy};
@@ -167,13 +173,67 @@ fn pauses(attempts: &[Attempt]) -> Vec<Duration> {
         .collect()
 }
 
+thread_local! {
+    /// Set while `retry` runs in its task: a panic there is reported by the test, with its
+    /// message, instead of being printed by the panic hook first.
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+fn quiet_panics_in_retry() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                default(info);
+            }
+        }));
+    });
+}
+
 /// Runs `policy.retry` against the service for at most `PATIENCE` of virtual time, and says what
-/// went wrong if it did not return by then.
+/// went wrong if it did not return by then, or if it panicked.
 async fn run(policy: &RetryPolicy, service: &FakeService) -> Result<u32, AttemptError<String>> {
-    match timeout(PATIENCE, policy.retry(|| service.call())).await {
-        Ok(result) => result,
+    quiet_panics_in_retry();
+    let task = {
+        let (policy, service) = (policy.clone(), service.clone());
+        tokio::spawn(async move { policy.retry(|| service.call()).await })
+    };
+    // The paused test runtime has one thread: `retry` runs on this one, while we wait for it.
+    QUIET.with(|quiet| quiet.set(true));
+    let abort = task.abort_handle();
+    let outcome = timeout(PATIENCE, task).await;
+    if outcome.is_err() {
+        // Dropping `retry` at the deadline also drops the attempt it was waiting for.
+        abort.abort();
+        tokio::task::yield_now().await;
+    }
+    QUIET.with(|quiet| quiet.set(false));
+    match outcome {
+        Ok(Ok(result)) => result,
+        Ok(Err(join_error)) => {
+            let attempts = service.attempts();
+            let message = match join_error.try_into_panic() {
+                Ok(payload) => payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_default(),
+                Err(other) => other.to_string(),
+            };
+            panic!(
+                "retry panicked with \"{message}\" after {} attempt(s), with max_attempts {}, \
+                 base_delay {:?} and max_delay {:?}. A retry loop has to work however many \
+                 attempts the policy allows: the pause stops growing at max_delay, and the \
+                 arithmetic that computes it must not overflow on the way. Attempts: {}",
+                attempts.len(),
+                policy.max_attempts,
+                policy.base_delay,
+                policy.max_delay,
+                timeline(&attempts)
+            )
+        }
         Err(_) => {
-            // Dropping `retry` at the deadline also dropped the attempt it was waiting for.
             let attempts = service.attempts();
             let hung = |a: &Attempt| {
                 let ran_for = a.ended.unwrap_or_else(|| service.now()) - a.started;
@@ -199,6 +259,33 @@ async fn run(policy: &RetryPolicy, service: &FakeService) -> Result<u32, Attempt
                 ),
             }
         }
+    }
+}
+
+/// Checks every pause between two attempts against the policy's schedule.
+fn assert_schedule(policy: &RetryPolicy, attempts: &[Attempt], which: &str) {
+    let pauses = pauses(attempts);
+    let expected: Vec<Duration> = (1..=pauses.len()).map(|n| pause_after(policy, n)).collect();
+    for (i, (&pause, &want)) in pauses.iter().zip(&expected).enumerate() {
+        let n = i + 1;
+        let shown = |list: &[Duration]| {
+            let mut text = format!("{:?}", &list[..list.len().min(8)]);
+            if list.len() > 8 {
+                text.push_str(&format!(" and {} more", list.len() - 8));
+            }
+            text
+        };
+        assert!(
+            pause.abs_diff(want) <= SLACK,
+            "{which}: retry waited {pause:?} after attempt {n} failed, but the policy (base_delay \
+             {:?}, max_delay {:?}) says min(base_delay * 2^(n-1), max_delay) = {want:?}. The \
+             pause doubles after each failure, whatever the numbers, and stays at max_delay once \
+             it gets there. Pauses: {}, the policy's schedule: {}",
+            policy.base_delay,
+            policy.max_delay,
+            shown(&pauses),
+            shown(&expected)
+        );
     }
 }
 
@@ -325,35 +412,44 @@ async fn the_pause_doubles_up_to_max_delay() {
 
 #[tokio::test(start_paused = true)]
 async fn gives_up_after_max_attempts_with_the_last_error() {
-    let policy = RetryPolicy {
-        max_attempts: 4,
-        ..policy()
-    };
-    // The service stays down; each error names its attempt.
-    let service = FakeService::new(&[Step::Fail]);
+    for max_attempts in [4, 1, 2] {
+        let policy = RetryPolicy {
+            max_attempts,
+            ..policy()
+        };
+        // The service stays down; each error names its attempt.
+        let service = FakeService::new(&[Step::Fail]);
 
-    let result = run(&policy, &service).await;
-    let returned_at = service.now();
+        let result = run(&policy, &service).await;
+        let returned_at = service.now();
 
-    assert_attempts(&service, 4, "max_attempts is 4 and every attempt fails");
-    let last_error = AttemptError::Failed("attempt 4: 503 Service Unavailable".to_string());
-    match &result {
-        Ok(value) => panic!("retry returned Ok({value}) although every attempt failed"),
-        Err(error) if *error == last_error => {}
-        Err(error) => panic!(
-            "retry gave up with {error:?}, but the caller should get the error of the last \
-             attempt, {last_error:?}: it says what the service's state is now"
-        ),
+        let n = max_attempts as usize;
+        assert_attempts(
+            &service,
+            n,
+            &format!("max_attempts is {n} and every attempt fails"),
+        );
+        let last_error = AttemptError::Failed(format!("attempt {n}: 503 Service Unavailable"));
+        match &result {
+            Ok(value) => panic!("retry returned Ok({value}) although every attempt failed"),
+            Err(error) if *error == last_error => {}
+            Err(error) => panic!(
+                "with max_attempts {n}, retry gave up with {error:?}, but the caller should get \
+                 the error of the last attempt, {last_error:?}: it says what the service's state \
+                 is now"
+            ),
+        }
+        let attempts = service.attempts();
+        let failed_at = attempts[n - 1].ended.expect("the last attempt has ended");
+        let waited = returned_at - failed_at;
+        assert!(
+            waited <= SLACK,
+            "with max_attempts {n}, retry returned the error {waited:?} after the last attempt \
+             failed: it waited before giving up, although no attempt was left to wait for. \
+             Attempts: {}",
+            timeline(&attempts)
+        );
     }
-    let attempts = service.attempts();
-    let failed_at = attempts[3].ended.expect("the last attempt has ended");
-    let waited = returned_at - failed_at;
-    assert!(
-        waited <= SLACK,
-        "retry returned the error {waited:?} after the last attempt failed: it waited before \
-         giving up, although no attempt was left to wait for. Attempts: {}",
-        timeline(&attempts)
-    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -419,4 +515,89 @@ async fn a_service_that_never_answers_ends_in_a_timeout() {
             timeline(&attempts)
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_schedule_follows_the_policy_whatever_its_numbers() {
+    use Step::{Answer, Fail, Hang};
+    let ms = Duration::from_millis;
+    // (base_delay, max_delay, attempt_timeout, script): the answer comes on the last step.
+    let cases = [
+        // The cap is not a power-of-two multiple of the base: 30, 60, 120, then 200.
+        (
+            ms(30),
+            ms(200),
+            ms(2_000),
+            vec![Fail, Fail, Fail, Fail, Fail, Answer],
+        ),
+        // The cap is the base: a constant pause.
+        (ms(250), ms(250), ms(2_000), vec![Fail, Fail, Fail, Answer]),
+        // The cap is far away: plain doubling, 10 ms to 640 ms.
+        (
+            ms(10),
+            ms(10_000),
+            ms(2_000),
+            vec![Fail; 8].into_iter().chain([Answer]).collect(),
+        ),
+        // Timeouts are failures like the others: they take their turn in the same schedule.
+        (
+            ms(1_000),
+            ms(3_000),
+            ms(500),
+            vec![Fail, Hang, Fail, Hang, Answer],
+        ),
+    ];
+    for (base_delay, max_delay, attempt_timeout, script) in cases {
+        let policy = RetryPolicy {
+            base_delay,
+            max_delay,
+            max_attempts: script.len() as u32,
+            attempt_timeout,
+        };
+        let which = format!(
+            "with base_delay {base_delay:?}, max_delay {max_delay:?} and the script {script:?}"
+        );
+        let service = FakeService::new(&script);
+
+        let result = run(&policy, &service).await;
+
+        assert_eq!(
+            result,
+            Ok(STOCK),
+            "{which}, the service answered on the last attempt allowed: retry should return the \
+             answer. Attempts: {}",
+            timeline(&service.attempts())
+        );
+        assert_attempts(&service, script.len(), &which);
+        assert_schedule(&policy, &service.attempts(), &which);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hundred_attempts_keep_to_the_schedule() {
+    // A long outage with a policy that allows many attempts: the pause reaches max_delay after a
+    // few failures and must stay there, attempt after attempt, up to the last.
+    let policy = RetryPolicy {
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(20),
+        max_attempts: 100,
+        attempt_timeout: Duration::from_secs(2),
+    };
+    let service = FakeService::new(&[Step::Fail]);
+
+    let result = run(&policy, &service).await;
+
+    assert_attempts(&service, 100, "max_attempts is 100 and every attempt fails");
+    assert_schedule(
+        &policy,
+        &service.attempts(),
+        "over 100 failed attempts (base_delay 1 ms, max_delay 20 ms)",
+    );
+    assert_eq!(
+        result,
+        Err(AttemptError::Failed(
+            "attempt 100: 503 Service Unavailable".to_string()
+        )),
+        "after 100 failed attempts, retry should give up with the error of the last one"
+    );
 }

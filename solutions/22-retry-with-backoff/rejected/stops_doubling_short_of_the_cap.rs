@@ -1,0 +1,62 @@
+//! Rejected: doubles the pause only while the doubled pause still fits under `max_delay`, so it stops short of the cap (at 800 ms for a 1 s cap, at 120 ms for 200 ms).
+//! Fails: the_pause_doubles_up_to_max_delay, the_schedule_follows_the_policy_whatever_its_numbers
+//! Retrying calls to a flaky service.
+
+use std::future::Future;
+use std::time::Duration;
+
+/// How to retry calls to one service.
+///
+/// The schedule, with no jitter: the first attempt starts at once. When attempt `n` (counting
+/// from 1) fails and attempts are left, wait `min(base_delay * 2^(n-1), max_delay)` before
+/// attempt `n + 1`. So the pauses are `base_delay`, twice that, four times that, and so on,
+/// never longer than `max_delay`. An attempt that takes longer than `attempt_timeout` is
+/// cancelled and counts as failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The pause after the first failed attempt.
+    pub base_delay: Duration,
+    /// The longest pause between two attempts: the doubling stops here.
+    pub max_delay: Duration,
+    /// How many attempts in all, the first one included (at least 1).
+    pub max_attempts: u32,
+    /// How long one attempt may take before it is cancelled.
+    pub attempt_timeout: Duration,
+}
+
+/// Why one attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptError<E> {
+    /// The call returned this error.
+    Failed(E),
+    /// The call did not answer within `attempt_timeout`, so it was cancelled.
+    TimedOut,
+}
+
+impl RetryPolicy {
+    /// Calls `attempt` until it succeeds, following this policy, and returns its answer. When the
+    /// last attempt allowed fails, returns that attempt's error at once.
+    pub async fn retry<T, E, F, Fut>(&self, mut attempt: F) -> Result<T, AttemptError<E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let mut delay = self.base_delay.min(self.max_delay);
+        let mut attempts_left = self.max_attempts;
+        loop {
+            let error = match tokio::time::timeout(self.attempt_timeout, attempt()).await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(err)) => AttemptError::Failed(err),
+                Err(_) => AttemptError::TimedOut,
+            };
+            attempts_left -= 1;
+            if attempts_left == 0 {
+                return Err(error);
+            }
+            tokio::time::sleep(delay).await;
+            if delay * 2 <= self.max_delay {
+                delay *= 2;
+            }
+        }
+    }
+}
