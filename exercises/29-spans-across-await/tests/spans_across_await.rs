@@ -1,8 +1,9 @@
 //! Each test installs a small tracing subscriber for its own thread that records every event
-//! with the request span it was recorded in: the innermost current span that has a `request_id`
-//! field. The tests run on a current-thread runtime, so every task runs on that thread, and on a
-//! paused clock, so the fake database "takes" its latency in virtual time and the tasks
-//! interleave the same way on every run.
+//! with the request it was recorded for: the event's own `request_id` field if it has one, or
+//! else the `request_id` of the innermost current span that has one. The tests run on a
+//! current-thread runtime, so every task runs on that thread, and on a paused clock, so the fake
+//! database "takes" its latency in virtual time and the tasks interleave the same way on every
+//! run.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use spans_across_await::{handle_request, Database, Order, Request, User, UserId};
-use tokio::time::{sleep, timeout};
+use tokio::time::{sleep, timeout, Instant};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
@@ -27,7 +28,8 @@ const PATIENCE: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 struct Recorded {
     message: String,
-    /// The `request_id` of the innermost current span that has one, if any.
+    /// The event's own `request_id` field, or else the `request_id` of the innermost current
+    /// span that has one, if any.
     request_id: Option<u64>,
 }
 
@@ -106,9 +108,12 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         event.record(&mut fields);
-        // From the innermost span outwards: the first one with a request id.
-        let request_id = ctx.event_scope(event).and_then(|mut scope| {
-            scope.find_map(|span| span.extensions().get::<RequestId>().map(|id| id.0))
+        // The event's own field, or else, from the innermost span outwards, the first span with
+        // a request id.
+        let request_id = fields.request_id.or_else(|| {
+            ctx.event_scope(event).and_then(|mut scope| {
+                scope.find_map(|span| span.extensions().get::<RequestId>().map(|id| id.0))
+            })
         });
         self.events.lock().unwrap().push(Recorded {
             message: fields.message.unwrap_or_default(),
@@ -167,41 +172,44 @@ impl Database for FakeDb {
 const ADA: UserId = 7;
 const GRACE: UserId = 9;
 
+/// Everyone in the fake database: id, name, how long the query for the user takes, their
+/// orders' totals, and how long the query for the orders takes (in milliseconds).
+const PEOPLE: [(UserId, &str, u64, &[u64], u64); 6] = [
+    (ADA, "Ada", 30, &[1999, 450], 40),
+    (GRACE, "Grace", 10, &[12_000], 50),
+    (11, "Alan", 25, &[], 5),
+    (12, "Barbara", 5, &[300, 300, 300], 60),
+    (13, "Edsger", 45, &[7], 15),
+    (14, "Katherine", 20, &[5000, 1], 20),
+];
+
 /// Ada's lookups take 30 ms and 40 ms, Grace's 10 ms and 50 ms: two requests started together
-/// are both in flight from 0 to 60 ms, each resuming while the other is suspended.
+/// are both in flight from 0 to 60 ms, each resuming while the other is suspended. The others'
+/// latencies interleave six requests in yet other orders.
 fn fake_db() -> Arc<FakeDb> {
-    let rows = HashMap::from([
-        (
-            ADA,
-            Row {
-                name: "Ada",
-                user_latency: Duration::from_millis(30),
-                orders: vec![
+    let mut next_order = 1;
+    let rows = PEOPLE
+        .iter()
+        .map(|&(id, name, user_ms, totals, orders_ms)| {
+            let orders = totals
+                .iter()
+                .map(|&total_cents| {
+                    next_order += 1;
                     Order {
-                        id: 1,
-                        total_cents: 1999,
-                    },
-                    Order {
-                        id: 2,
-                        total_cents: 450,
-                    },
-                ],
-                orders_latency: Duration::from_millis(40),
-            },
-        ),
-        (
-            GRACE,
-            Row {
-                name: "Grace",
-                user_latency: Duration::from_millis(10),
-                orders: vec![Order {
-                    id: 3,
-                    total_cents: 12_000,
-                }],
-                orders_latency: Duration::from_millis(50),
-            },
-        ),
-    ]);
+                        id: next_order,
+                        total_cents,
+                    }
+                })
+                .collect();
+            let row = Row {
+                name,
+                user_latency: Duration::from_millis(user_ms),
+                orders,
+                orders_latency: Duration::from_millis(orders_ms),
+            };
+            (id, row)
+        })
+        .collect();
     Arc::new(FakeDb { rows })
 }
 
@@ -213,17 +221,47 @@ fn requests() -> [Request; 2] {
     [Request { id: 1, user: ADA }, Request { id: 2, user: GRACE }]
 }
 
-fn expected_reply(user: UserId) -> &'static str {
-    match user {
-        ADA => "Ada has 2 orders worth 2449 cents",
-        GRACE => "Grace has 1 orders worth 12000 cents",
-        _ => unreachable!(),
-    }
+/// One request for each person in the database, numbered from 1.
+fn everyones_requests() -> Vec<Request> {
+    (1..)
+        .zip(PEOPLE)
+        .map(|(id, (user, ..))| Request { id, user })
+        .collect()
+}
+
+fn person(user: UserId) -> (UserId, &'static str, u64, &'static [u64], u64) {
+    PEOPLE
+        .into_iter()
+        .find(|&(id, ..)| id == user)
+        .expect("a user of the fake database")
+}
+
+fn expected_reply(user: UserId) -> String {
+    let (_, name, _, totals, _) = person(user);
+    format!(
+        "{name} has {} orders worth {} cents",
+        totals.len(),
+        totals.iter().sum::<u64>()
+    )
+}
+
+/// How long the slowest of `requests` takes: the time they take together when they are served
+/// concurrently.
+fn slowest(requests: &[Request]) -> Duration {
+    requests
+        .iter()
+        .map(|request| {
+            let (_, _, user_ms, _, orders_ms) = person(request.user);
+            Duration::from_millis(user_ms + orders_ms)
+        })
+        .max()
+        .unwrap_or_default()
 }
 
 /// Runs the requests the way the server does, one spawned task each, all at once, and checks
-/// their replies.
+/// their replies, and that they were served concurrently.
 async fn serve(db: &Arc<FakeDb>, requests: &[Request]) {
+    let start = Instant::now();
     let tasks: Vec<_> = requests
         .iter()
         .map(|&request| {
@@ -240,7 +278,7 @@ async fn serve(db: &Arc<FakeDb>, requests: &[Request]) {
             .unwrap_or_else(|_| {
                 panic!(
                     "request {} did not finish within 60 s of virtual time, although the \
-                     database answers within 50 ms: it is stuck",
+                     database answers within 60 ms: it is stuck",
                     request.id
                 )
             })
@@ -252,6 +290,15 @@ async fn serve(db: &Arc<FakeDb>, requests: &[Request]) {
             request.id
         );
     }
+    let took = start.elapsed();
+    assert!(
+        took <= slowest(requests),
+        "{} requests whose slowest takes {:?} of database time took {took:?} together: they \
+         were served one after another, not concurrently. The server must keep serving \
+         requests at the same time; only the logs have to tell them apart",
+        requests.len(),
+        slowest(requests)
+    );
 }
 
 /// The user an event is about: every log line of the handler and of the database names it as
@@ -288,9 +335,8 @@ fn check_spans(events: &[Recorded], requests: &[Request], database: bool) {
             Some(id) if id == request.id => {}
             Some(id) => panic!(
                 "the {which} {:?} of request {} was recorded inside the span of request {id}: \
-                 the entered-span guard was held across an .await. A span entered with \
-                 `span.enter()` stays entered on the thread while its task is suspended, so \
-                 whatever task runs next on that thread logs into it",
+                 request {id}'s span was still current on the thread while request {id} was \
+                 suspended at an .await, so the task that ran next logged into it",
                 event.message, request.id
             ),
             None => panic!(
@@ -347,4 +393,57 @@ async fn database_queries_are_traced_in_their_requests_span() {
     serve(&db, &requests()).await;
 
     check_spans(&recorder.events(), &requests(), true);
+}
+
+#[tokio::test(start_paused = true)]
+async fn many_concurrent_requests_keep_their_events_apart() {
+    let (recorder, _guard) = record_events();
+    let db = fake_db();
+    let requests = everyones_requests();
+
+    serve(&db, &requests).await;
+
+    let events = recorder.events();
+    check_spans(&events, &requests, false);
+    check_spans(&events, &requests, true);
+}
+
+#[tokio::test(start_paused = true)]
+async fn other_tasks_log_outside_the_requests_spans() {
+    let (recorder, _guard) = record_events();
+    let db = fake_db();
+    // A background task of the server, no part of any request, logs every 5 ms for 150 ms:
+    // before, while and after the requests run.
+    let heartbeat = tokio::spawn(async {
+        for beat in 1..=30 {
+            tracing::info!("heartbeat {beat}");
+            sleep(Duration::from_millis(5)).await;
+        }
+    });
+
+    serve(&db, &requests()).await;
+    timeout(PATIENCE, heartbeat)
+        .await
+        .expect("the heartbeat task did not finish")
+        .expect("the heartbeat task failed");
+
+    let events = recorder.events();
+    let beats: Vec<&Recorded> = events
+        .iter()
+        .filter(|event| event.message.starts_with("heartbeat"))
+        .collect();
+    assert_eq!(beats.len(), 30, "the heartbeat task should log 30 times");
+    for beat in beats {
+        if let Some(id) = beat.request_id {
+            panic!(
+                "the background task's event {:?}, which belongs to no request, was recorded \
+                 inside the span of request {id}: request {id}'s span was still current on \
+                 the thread while request {id} was suspended at an .await, so the task that \
+                 ran next logged into it",
+                beat.message
+            );
+        }
+    }
+    check_spans(&events, &requests(), false);
+    check_spans(&events, &requests(), true);
 }
