@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What being in a workshop room costs a learner: `cargo kata run KATA` (median of RUNS, nothing
-# changed) outside a room, in a live room, with the room down (connection refused) and with the
-# room's address silent (packets dropped, so a connection could only time out).
+# changed) outside a room, in a live room, with the room down (connection refused) and with a
+# silent room (it accepts the connection and never answers). Everything stays on loopback.
 #
 #   bench/room-learner.sh [KATA]        (default 09-bounded-channels; RUNS=7)
 #
@@ -13,13 +13,15 @@ kata=${1:-09-bounded-channels}
 runs=${RUNS:-7}
 export RUST_BACKTRACE=0 NO_COLOR=1
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build -q -p checker
+cargo build -q -p checker -p kata-room
 checker="$CARGO_TARGET_DIR/debug/checker"
+room="$CARGO_TARGET_DIR/debug/kata-room"
 
 copy=$(mktemp -d)
 server=
+silent=
 cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  for pid in $server $silent; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
   rm -rf "$copy"
 }
 trap cleanup EXIT
@@ -49,7 +51,7 @@ PY
 
 alone=$(measure)
 
-"$checker" serve --listen 127.0.0.1:0 --code BENCH --db "$copy/room.db" >"$copy/serve.out" 2>&1 &
+"$room" --listen 127.0.0.1:0 --code BENCH --db "$copy/room.db" >"$copy/serve.out" 2>&1 &
 server=$!
 for _ in $(seq 100); do grep -q '^listening on ' "$copy/serve.out" && break; sleep 0.1; done
 url=$(sed -n 's/^listening on //p' "$copy/serve.out")
@@ -59,9 +61,23 @@ live=$(measure)
 kill "$server"; wait "$server" 2>/dev/null || true; server=
 down=$(measure)
 
-move_room "http://10.255.255.1:9"
-silent=$(measure)
+# A room that never answers, on loopback: it accepts every connection and says nothing, so the
+# learner's sync can only give up at its own timeout.
+python3 -c '
+import socket
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(64)
+print(listener.getsockname()[1], flush=True)
+held = []
+while True:
+    held.append(listener.accept()[0])
+' >"$copy/silent.port" &
+silent=$!
+for _ in $(seq 100); do [ -s "$copy/silent.port" ] && break; sleep 0.1; done
+move_room "http://127.0.0.1:$(cat "$copy/silent.port")"
+quiet=$(measure)
 
 echo "cargo kata run $kata, median of $runs (ms):"
 printf '  %-34s %6s\n' "not in a room" "$alone" "in a live room" "$live" \
-  "room down (connection refused)" "$down" "room silent (connect times out)" "$silent"
+  "room down (connection refused)" "$down" "room silent (never answers)" "$quiet"

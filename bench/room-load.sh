@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The workshop room under load: a release `serve` on loopback with a fresh room, LEARNERS
+# The workshop room under load: a release room server (what `cargo kata serve` runs) on loopback with a fresh room, LEARNERS
 # learners reporting once a second for SECONDS seconds, one listener on the event stream and,
 # when Debian's chromium is installed, the dashboard itself in headless Chromium. Prints the
 # p50/p95/p99/max report latency, event stream delay and page update delay (to the page's DOM;
@@ -15,8 +15,8 @@ learners=${1:-200}
 seconds=${2:-60}
 code=bench-room
 
-echo "== building checker and examples/room_load (release)"
-cargo build -q --release -p checker --bin checker --example room_load
+echo "== building the room's server and examples/room_load (release)"
+cargo build -q --release -p kata-room --bin kata-room --example room_load
 release="${CARGO_TARGET_DIR:-$PWD/target}/release"
 
 tmp=$(mktemp -d)
@@ -31,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$release/checker" serve --listen 127.0.0.1:0 --code "$code" --db "$tmp/room.db" \
+"$release/kata-room" --listen 127.0.0.1:0 --code "$code" --db "$tmp/room.db" \
   --unlock-through 8 >"$tmp/serve.out" 2>"$tmp/serve.err" &
 server=$!
 

@@ -1,7 +1,6 @@
 //! The command line, as clap sees it.
 
 use clap::{Args, Parser, Subcommand};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Learn production async Rust by fixing broken katas.
@@ -72,7 +71,13 @@ pub enum Command {
         out: PathBuf,
     },
     /// For instructors: open a workshop room with a live dashboard of every learner
-    Serve(ServeArgs),
+    /// (`cargo kata serve --help` for its options)
+    #[command(disable_help_flag = true)]
+    Serve {
+        /// The room server's arguments: --listen, --code, --db, --unlock-through, --help
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Report your results to a workshop room, in the background, from now on
     Join {
         /// The room's address, as `serve` printed it (http://HOST:PORT)
@@ -101,22 +106,6 @@ pub enum Command {
     /// Sends the learner's latest results to the room; started in the background by the checker
     #[command(name = "__room-sync", hide = true)]
     RoomSync,
-}
-
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Address and port to listen on; 0.0.0.0 lets the whole room reach it
-    #[arg(long, default_value = "0.0.0.0:8700")]
-    pub listen: SocketAddr,
-    /// The code learners need to join and report (default: the room's stored code, else a new one)
-    #[arg(long)]
-    pub code: Option<String>,
-    /// The room's database (default: .kata/room/room.db); the room survives restarts in it
-    #[arg(long)]
-    pub db: Option<PathBuf>,
-    /// Lock every kata after this one (by its number) until the dashboard unlocks more
-    #[arg(long)]
-    pub unlock_through: Option<u32>,
 }
 
 #[derive(Debug, Args)]

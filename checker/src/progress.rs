@@ -3,7 +3,6 @@
 
 use crate::events::{CrateReport, Outcome};
 use crate::repo::Repo;
-use crate::room::wire::Pacing;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -56,6 +55,19 @@ pub struct RoomMembership {
 impl RoomMembership {
     pub fn has_unsent(&self, progress_revision: u64) -> bool {
         self.sent_revision < progress_revision
+    }
+}
+
+/// How far the instructor has opened the course, as last heard from the room.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pacing {
+    /// Katas whose `order` is above this are locked; None opens every kata.
+    pub unlocked_through: Option<u32>,
+}
+
+impl Pacing {
+    pub fn is_locked(&self, order: u32) -> bool {
+        self.unlocked_through.is_some_and(|last| order > last)
     }
 }
 

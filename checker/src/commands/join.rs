@@ -43,7 +43,7 @@ pub fn join(workspace: &Workspace, url: &str, code: &str, name: &str) -> Result<
         token: joined.token,
         // Everything done so far goes to the room too.
         sent_revision: 0,
-        pacing: joined.pacing,
+        pacing: joined.pacing.into(),
         heard_at: Some(unix_now()),
         last_error: None,
     };

@@ -27,14 +27,14 @@ use std::thread::JoinHandle;
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     let command = cli.command.unwrap_or(Command::Watch { kata: None });
-    // The background sync needs neither the catalogue's warnings nor snapshots.
-    if let Command::RoomSync = command {
-        return join::sync_in_background();
+    // The background sync needs neither the catalogue's warnings nor snapshots, and the room's
+    // server reads the catalogue itself.
+    match command {
+        Command::RoomSync => return join::sync_in_background(),
+        Command::Serve { args } => return serve::serve(&args),
+        _ => {}
     }
-    let reports_to_room = !matches!(
-        command,
-        Command::Serve(_) | Command::Join { .. } | Command::Leave
-    );
+    let reports_to_room = !matches!(command, Command::Join { .. } | Command::Leave);
     let workspace = Workspace::open()?;
     let code = match command {
         Command::Watch { kata } => watch::watch(&workspace, kata.as_deref()),
@@ -51,12 +51,13 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         } => verify::verify(&workspace, &katas, json, repeat),
         Command::Grade(args) => grade::grade(&workspace, &args),
         Command::MergeGrades { shards, out } => grade::merge(&shards, &out),
-        Command::Serve(args) => serve::serve(&workspace, &args),
         Command::Join { url, code, name } => join::join(&workspace, &url, &code, &name),
         Command::Leave => join::leave(&workspace),
         Command::Doctor { no_build } => doctor::doctor(&workspace, no_build),
         Command::Offline { undo } => offline::offline(&workspace, undo),
-        Command::RoomSync => unreachable!("handled before the workspace opens"),
+        Command::RoomSync | Command::Serve { .. } => {
+            unreachable!("handled before the workspace opens")
+        }
     };
     // Whatever the command and however it ended, the first-contact snapshots must be complete
     // before we exit.

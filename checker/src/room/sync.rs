@@ -104,7 +104,7 @@ fn sync_until_current(store: &Store, catalogue: &Catalogue) -> Result<bool> {
             };
             match outcome {
                 Ok(Exchange { pacing, sent, held }) => {
-                    current.pacing = pacing;
+                    current.pacing = pacing.into();
                     current.heard_at = Some(unix_now());
                     current.last_error = None;
                     current.sent_revision = current.sent_revision.max(sent);
@@ -183,7 +183,7 @@ pub fn report_for(room: &RoomMembership, progress: &Progress, catalogue: &Catalo
                 _ => None,
             };
             let state = KataState {
-                status,
+                status: status.into(),
                 attempts: record.attempts,
                 hints: u32::try_from(record.hints_shown).unwrap_or(u32::MAX),
                 failure,

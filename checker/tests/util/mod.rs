@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// What is copied: the workspace, never its build output or local state.
-const COPIED: [&str; 6] = [
+const COPIED: [&str; 7] = [
     "Cargo.toml",
     "Cargo.lock",
     ".cargo",
     "checker",
+    "room",
     "exercises",
     "solutions",
 ];

@@ -3,8 +3,7 @@
 //! Kept up to date report by report (take the old row out, put the new one in), so a summary
 //! costs a pass over the katas, not over every learner.
 
-use crate::progress::Status;
-use crate::room::wire::{KataState, Summary};
+use room_protocol::{KataState, Status, Summary};
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Default, Clone)]

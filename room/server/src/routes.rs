@@ -1,8 +1,7 @@
 //! The HTTP routes of docs/workshop.md: who may call each, how bodies are read, and how every
 //! refusal becomes a status with a JSON `ErrorBody` that says what was wrong.
 
-use super::state::{Refusal, Room, Viewer};
-use crate::room::wire::{self, ErrorBody, JoinRequest, KataState, Pacing, Report};
+use crate::state::{Refusal, Room, Viewer};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -11,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures::Stream;
+use room_protocol::{self, ErrorBody, JoinRequest, KataState, Pacing, Report};
 use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
@@ -51,7 +51,9 @@ pub fn router(room: Room) -> Router {
                 "this route does not take that method",
             )
         })
-        .layer(axum::extract::DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            room_protocol::MAX_BODY_BYTES,
+        ))
         .with_state(room)
 }
 
@@ -110,7 +112,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!(
                         "the request body is larger than the room takes ({} bytes)",
-                        wire::MAX_BODY_BYTES
+                        room_protocol::MAX_BODY_BYTES
                     ),
                 )
             } else {
@@ -249,7 +251,7 @@ fn feed(room: Room) -> impl Stream<Item = Result<Event, Infallible>> {
 async fn join(
     State(room): State<Room>,
     Body(request): Body<JoinRequest>,
-) -> Result<Json<wire::Joined>, ApiError> {
+) -> Result<Json<room_protocol::Joined>, ApiError> {
     let joined = room.join(request)?.committed().await?;
     Ok(Json(joined))
 }
@@ -258,7 +260,7 @@ async fn report(
     State(room): State<Room>,
     headers: HeaderMap,
     Body(report): Body<IncomingReport>,
-) -> Result<Json<wire::Ack>, ApiError> {
+) -> Result<Json<room_protocol::Ack>, ApiError> {
     let token = bearer(&headers)?;
     let ack = room.report(token, report.into())?.committed().await?;
     Ok(Json(ack))
@@ -298,7 +300,7 @@ async fn remove_learner(
     State(room): State<Room>,
     headers: HeaderMap,
     axum::extract::Path(learner): axum::extract::Path<String>,
-) -> Result<Json<wire::Removed>, ApiError> {
+) -> Result<Json<room_protocol::Removed>, ApiError> {
     let key = bearer(&headers)?;
     if !room.is_instructor(key) {
         return Err(ApiError::new(
@@ -363,7 +365,7 @@ impl<'de> Deserialize<'de> for UniqueKatas {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::room::server::state::Options;
+    use crate::state::Options;
     use futures::StreamExt;
 
     /// The kind of an event, read back from its wire form.
@@ -379,7 +381,10 @@ mod tests {
     #[test]
     fn a_viewer_that_falls_behind_gets_the_whole_room_and_feeds_end_on_close() {
         let dir = tempfile::tempdir().unwrap();
-        let runtime = crate::commands::runtime().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         runtime.block_on(async {
             let room = Room::open(Options {
                 db: &dir.path().join("room.db"),

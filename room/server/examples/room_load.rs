@@ -2,7 +2,7 @@
 //! event stream; prints the report latency and how long the dashboard waits for each update.
 //!
 //! ```sh
-//! cargo run --release -p checker --example room_load -- \
+//! cargo run --release -p kata-room --example room_load -- \
 //!     --url http://127.0.0.1:8700 --code CODE [--key KEY] [--learners 200] [--seconds 60]
 //! ```
 //!
@@ -22,7 +22,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[derive(Parser)]
-#[command(about = "Simulates a workshop room's learners reporting to `cargo kata serve`")]
+#[command(about = "Simulates a workshop room's learners reporting to the room's server")]
 struct Args {
     /// The room's address, as serve printed it (http://IP:PORT)
     #[arg(long)]

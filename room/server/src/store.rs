@@ -4,9 +4,9 @@
 //! room costs one commit per batch, not one per report. Whoever queued a write learns when it
 //! has committed, and only then answers its learner.
 
-use super::secrets::{hex, TokenHash};
-use crate::room::wire::{KataState, LearnerRow, Pacing};
+use crate::secrets::{hex, TokenHash};
 use anyhow::{Context, Result};
+use room_protocol::{KataState, LearnerRow, Pacing};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -289,13 +289,16 @@ fn set_meta(conn: &Connection, key: &str, value: Option<&str>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::progress::Status;
+    use room_protocol::Status;
 
     #[test]
     fn the_room_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("room/room.db");
-        let runtime = crate::commands::runtime().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         runtime.block_on(async {
             let (store, loaded) = Store::open(&path).unwrap();
             assert!(loaded.room_code.is_none() && loaded.learners.is_empty());

@@ -1,10 +1,10 @@
-//! The JSON the learner's checker and the room server exchange, and the limits on it.
+//! The workshop room's protocol: the JSON the learner's checker and the room server exchange,
+//! and the limits on it. Both sides depend on this crate and on nothing of each other.
 //!
 //! Reports carry the learner's whole row (every kata they have touched), not one result: a
 //! report is idempotent, a newer one supersedes any older one, and catching up after the server
 //! was unreachable is sending the latest row once.
 
-use crate::progress::Status;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -51,6 +51,17 @@ pub struct Report {
     pub seq: u64,
     /// Keyed by kata folder name (`NN-slug`); katas never touched may be left out.
     pub katas: BTreeMap<String, KataState>,
+}
+
+/// Where a learner is with one kata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    NotStarted,
+    Failing,
+    Passed,
+    /// Passed, after the learner looked at the reference solution.
+    PassedAfterSolution,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

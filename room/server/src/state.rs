@@ -5,16 +5,15 @@
 //! write and publishes its event, so the database, the feed and memory see changes in the same
 //! order. The caller then waits for the commit, without the lock, before answering.
 
-use super::secrets::{self, TokenHash};
-use super::store::{Store, Write, WriteError};
-use super::summary::Tally;
-use crate::progress::Status;
-use crate::room::wire::{
-    self, Ack, JoinRequest, Joined, KataColumn, KataState, LearnerRow, Pacing, Removed, Report,
-    RoomView, Summary,
-};
+use crate::secrets::{self, TokenHash};
+use crate::store::{Store, Write, WriteError};
+use crate::summary::Tally;
 use anyhow::Result;
 use axum::response::sse::Event;
+use room_protocol::{
+    Ack, JoinRequest, Joined, KataColumn, KataState, LearnerRow, Pacing, Removed, Report, RoomView,
+    Status, Summary,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -438,10 +437,10 @@ impl Room {
 
     /// The report's katas, once the report is known to make sense.
     fn valid_katas(&self, report: Report) -> Result<BTreeMap<String, KataState>, Refusal> {
-        if report.protocol != wire::PROTOCOL {
+        if report.protocol != room_protocol::PROTOCOL {
             return Err(Refusal::Invalid(format!(
                 "this room speaks protocol {}, not {}: update the checker",
-                wire::PROTOCOL,
+                room_protocol::PROTOCOL,
                 report.protocol
             )));
         }
@@ -459,10 +458,10 @@ impl Room {
             }
             if let Some(failure) = &state.failure {
                 let chars = failure.chars().count();
-                if chars > wire::MAX_FAILURE_CHARS {
+                if chars > room_protocol::MAX_FAILURE_CHARS {
                     return Err(Refusal::Invalid(format!(
                         "the failure of `{name}` is {chars} characters long; the most is {}",
-                        wire::MAX_FAILURE_CHARS
+                        room_protocol::MAX_FAILURE_CHARS
                     )));
                 }
             }
@@ -525,10 +524,10 @@ fn valid_name(name: &str) -> Result<String, Refusal> {
     if chars == 0 {
         return Err(Refusal::Invalid("the name is empty".into()));
     }
-    if chars > wire::MAX_NAME_CHARS {
+    if chars > room_protocol::MAX_NAME_CHARS {
         return Err(Refusal::Invalid(format!(
             "the name is {chars} characters long; the most is {}",
-            wire::MAX_NAME_CHARS
+            room_protocol::MAX_NAME_CHARS
         )));
     }
     if name.chars().any(char::is_control) {
@@ -537,16 +536,4 @@ fn valid_name(name: &str) -> Result<String, Refusal> {
         ));
     }
     Ok(name.to_string())
-}
-
-/// The columns of the room: every kata of the catalogue.
-pub fn columns(katas: &[crate::kata::Kata]) -> Vec<KataColumn> {
-    katas
-        .iter()
-        .map(|k| KataColumn {
-            name: k.name.clone(),
-            order: k.meta.order,
-            title: k.meta.title.clone(),
-        })
-        .collect()
 }

@@ -1,17 +1,18 @@
-//! The workshop room's server (`cargo kata serve`): the dashboard page, its live feed, and the
-//! API learners join and report through.
+//! The workshop room's server (`cargo kata serve` runs its binary): the dashboard page, its live
+//! feed, and the API learners join and report through.
 //!
 //! `state` holds the room in memory and decides every change, `store` keeps it on disk,
 //! `summary` works out where the room is stuck, `routes` is the HTTP face of it all and
 //! `secrets` makes and checks codes, keys and tokens.
 
+pub mod catalogue;
 mod routes;
 mod secrets;
 mod state;
 mod store;
 mod summary;
 
-pub use state::{columns, Options, Room};
+pub use state::{Options, Room};
 
 use anyhow::{Context, Result};
 use std::future::Future;

@@ -14,7 +14,7 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 
 pub const CODE: &str = "TEST";
 
-/// `cargo kata serve` on a free port, killed when dropped.
+/// The room's server on a free port, killed when dropped.
 pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`
@@ -25,13 +25,35 @@ pub struct Server {
     printed: std::cell::RefCell<Vec<String>>,
 }
 
-/// The repository root: `serve` reads the kata catalogue there.
+/// The repository root: the server reads the kata catalogue there.
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the checker sits inside the repository")
+        .ancestors()
+        .find(|dir| dir.join("exercises").is_dir())
+        .expect("the tests sit inside the kata repository")
         .to_path_buf()
 }
+
+/// The room's server: its own binary in the room's tests; in the checker's tests, `cargo kata
+/// serve`, as an instructor starts it (cargo builds the server first, which takes a while).
+fn server_command() -> (Command, Duration) {
+    let room = option_env!("CARGO_BIN_EXE_kata-room");
+    let checker = option_env!("CARGO_BIN_EXE_checker");
+    match (room, checker) {
+        (Some(room), _) => (Command::new(room), PATIENCE),
+        (None, Some(checker)) => {
+            let mut cmd = Command::new(checker);
+            // Into the checker tests' shared sandbox target (tests/util), so it is built once.
+            let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sandbox-target");
+            cmd.arg("serve").env("CARGO_TARGET_DIR", target);
+            (cmd, FIRST_BUILD)
+        }
+        (None, None) => unreachable!("only the room's and the checker's tests start a room"),
+    }
+}
+
+/// How long `cargo kata serve` may take to build the server before it starts.
+const FIRST_BUILD: Duration = Duration::from_secs(600);
 
 impl Server {
     /// A room with the code `CODE`.
@@ -48,8 +70,9 @@ impl Server {
 
     /// A room served from the repository at `dir` (a learner's sandbox, say), on `listen`.
     pub fn start_in(dir: &Path, db: &Path, listen: &str, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_checker"))
-            .args(["serve", "--listen", listen, "--db"])
+        let (mut server, patience) = server_command();
+        let mut child = server
+            .args(["--listen", listen, "--db"])
             .arg(db)
             .args(extra)
             .current_dir(dir)
@@ -72,7 +95,7 @@ impl Server {
             }
         });
         let first = lines
-            .recv_timeout(PATIENCE)
+            .recv_timeout(patience)
             .expect("serve prints its address first");
         let url = first
             .strip_prefix("listening on ")
