@@ -8,13 +8,14 @@ mod exit;
 mod grading;
 mod kata;
 mod kept_fixes;
-mod limits;
+mod launch;
 mod process;
 mod progress;
 mod repo;
 mod report;
 mod room;
 mod runner;
+mod sanitize;
 mod scratch;
 mod snapshots;
 mod style;
@@ -23,7 +24,7 @@ mod terminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    if let Some(err) = limits::exec_if_asked() {
+    if let Some(err) = launch::exec_if_asked() {
         style::print_error(&err);
         return exit::ERROR.into();
     }

@@ -1,7 +1,7 @@
 //! `watch`: the learner loop. Runs the current kata on every save, moves on when it passes, and
 //! takes single keys for a hint, the list, a re-run, the next kata, or quitting.
 
-use super::{hint, list, run, runtime, Workspace};
+use super::{hint, interrupted, list, run, runtime, Workspace};
 use crate::kata::Kata;
 use crate::report::terminal::{self as report, Terminal};
 use crate::room::sync;
@@ -81,7 +81,7 @@ async fn watch_loop(workspace: &Workspace) -> Result<ExitCode> {
         let check = run::check_exercise(workspace, kata, style::color_enabled(), &mut reporter);
         let report = tokio::select! {
             report = check => report,
-            _ = tokio::signal::ctrl_c() => return Ok(exit::SUCCESS.into()),
+            _ = interrupted() => return Ok(exit::SUCCESS.into()),
         };
         sync::nudge(&workspace.repo, &workspace.store);
         // A check that could not run (a file missing mid-save, say) is shown, and the loop goes
@@ -212,7 +212,7 @@ async fn wait_for_input(
                 Some('q') | None => return Ok(Next::Quit),
                 Some(_) => {}
             },
-            _ = tokio::signal::ctrl_c() => return Ok(Next::Quit),
+            _ = interrupted() => return Ok(Next::Quit),
         }
     }
 }
