@@ -1,5 +1,6 @@
 //! The kata checker: runs a kata's tests, tracks progress, gives hints and reveals solutions.
 
+mod backups;
 mod cargo;
 mod cli;
 mod commands;

@@ -42,7 +42,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run { kata, json } => run::run(&workspace, kata.as_deref(), json),
         Command::Hint { kata } => hint::hint(&workspace, kata.as_deref()),
         Command::Solution { kata, yes } => solution::solution(&workspace, kata.as_deref(), yes),
-        Command::Reset { kata, undo } => reset::reset(&workspace, kata.as_deref(), undo),
+        Command::Reset { kata, undo, list } => {
+            reset::reset(&workspace, kata.as_deref(), undo, list)
+        }
         Command::Progress { json } => progress::progress(&workspace, json),
         Command::Verify {
             katas,
