@@ -1,5 +1,7 @@
 //! The kata checker: runs a kata's tests, tracks progress, gives hints and reveals solutions.
 
+#[macro_use]
+mod screen;
 mod backups;
 mod cargo;
 mod cli;

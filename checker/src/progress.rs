@@ -87,6 +87,9 @@ pub struct KataProgress {
     /// The one line that says why the latest run failed, for the workshop room.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<String>,
+    /// The learner moved on (`n` in watch) before it passed; the next run of it clears this.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +128,7 @@ impl KataProgress {
 
     pub fn record(&mut self, report: &CrateReport) {
         let now = unix_now();
+        self.skipped = false;
         self.attempts += 1;
         self.last_outcome = Some(report.outcome);
         self.points = report.points;

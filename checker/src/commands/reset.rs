@@ -27,41 +27,41 @@ pub fn reset(
         Some(pick) => {
             let (chosen, outcome) = backups.undo(kata, &original, pick)?;
             match outcome {
-                Outcome::Unchanged => println!(
+                Outcome::Unchanged => outln!(
                     "{} src/ already holds the code kept in {}",
                     "✓".green(),
                     chosen.dir.display()
                 ),
                 Outcome::Replaced { kept } => {
-                    println!(
+                    outln!(
                         "{} brought back your code from {} ({})",
                         "✓".green(),
                         chosen.dir.display(),
                         age(chosen.taken_at)
                     );
                     if let Some(kept) = kept {
-                        println!("  What src/ held is kept in {}", kept.display());
+                        outln!("  What src/ held is kept in {}", kept.display());
                     }
                 }
             }
         }
         None => match backups.reset(kata, &original)? {
-            Outcome::Unchanged => println!(
+            Outcome::Unchanged => outln!(
                 "{} {} already holds its original code; nothing to keep.",
                 "✓".green(),
                 kata.name
             ),
             Outcome::Replaced { kept } => {
-                println!(
+                outln!(
                     "{} {} is back to its original code.",
                     "✓".green(),
                     kata.name
                 );
                 match kept {
-                    Some(kept) => println!("  Your code is kept in {}", kept.display()),
-                    None => println!("  Your code was already kept in an earlier backup."),
+                    Some(kept) => outln!("  Your code is kept in {}", kept.display()),
+                    None => outln!("  Your code was already kept in an earlier backup."),
                 }
-                println!(
+                outln!(
                     "  `cargo kata reset {} --undo` brings it back; `--list` shows every backup.",
                     kata.name
                 );
@@ -73,13 +73,13 @@ pub fn reset(
 
 fn print_list(kata: &Kata, backups: &[Backup], original: &Tree) {
     if backups.is_empty() {
-        println!(
+        outln!(
             "{} has no backups yet: `reset` keeps one each time it replaces your code.",
             kata.name
         );
         return;
     }
-    println!(
+    outln!(
         "Backups of {}, newest first (`--undo N` brings one back):",
         kata.name
     );
@@ -89,7 +89,7 @@ fn print_list(kata: &Kata, backups: &[Backup], original: &Tree) {
         } else {
             String::new()
         };
-        println!(
+        outln!(
             "  {:>2}  {:<16} {}{note}",
             index + 1,
             age(backup.taken_at),

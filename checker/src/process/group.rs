@@ -99,7 +99,7 @@ mod windows {
         }
 
         pub async fn wait(&mut self) -> io::Result<ExitStatus> {
-            Box::into_pin(self.child.wait()).await
+            self.child.wait().await
         }
 
         /// Windows has no gentle stop for a console program: terminating the job is the way.

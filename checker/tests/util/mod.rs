@@ -66,7 +66,7 @@ fn source_root() -> PathBuf {
 }
 
 /// Every sandbox builds into one shared directory, so dependencies are compiled once.
-fn shared_target() -> PathBuf {
+pub fn shared_target() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sandbox-target")
 }
 
@@ -185,11 +185,17 @@ impl Sandbox {
 
     /// Starts the checker with `args` in a pseudo-terminal, to type into as its output arrives.
     pub fn terminal_session(&self, args: &[&str]) -> TerminalSession {
+        self.terminal_session_sized(args, 100)
+    }
+
+    /// As `terminal_session`, in a terminal `columns` wide.
+    pub fn terminal_session_sized(&self, args: &[&str], columns: u16) -> TerminalSession {
         let checker = env!("CARGO_BIN_EXE_checker");
-        let line = std::iter::once(checker)
+        let command = std::iter::once(checker)
             .chain(args.iter().copied())
             .collect::<Vec<_>>()
             .join(" ");
+        let line = format!("stty cols {columns} rows 50; exec {command}");
         let mut script = Command::new("script");
         script.args(["--quiet", "--return", "--command", &line, "/dev/null"]);
         in_sandbox(&mut script, self.root());
