@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// What is copied: the workspace, never its build output or local state.
-const COPIED: [&str; 7] = [
+const COPIED: [&str; 8] = [
     "Cargo.toml",
     "Cargo.lock",
     ".cargo",
+    "launcher",
     "checker",
     "room",
     "exercises",
