@@ -4,5 +4,6 @@
 pub mod class;
 pub mod outputs;
 pub mod results;
+pub mod review;
 pub mod similarity;
 pub mod tree;
