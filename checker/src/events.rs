@@ -27,6 +27,10 @@ pub struct TestResult {
     pub duration: Duration,
     pub points: u32,
     pub max_points: u32,
+    /// Why the test's output looks like libtest's without being what libtest writes for one
+    /// test (a forged transcript, say), whatever the test scored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -172,6 +176,7 @@ mod tests {
             duration: Duration::ZERO,
             points: 0,
             max_points: 1,
+            suspicious: None,
         }
     }
 

@@ -6,7 +6,7 @@ use crate::events::{CrateReport, Event, LintResult, Outcome, Reporter, TestResul
 use crate::kata::Kata;
 use crate::process;
 use crate::{launch, sanitize};
-use verdict::{describe_exit, verdict};
+use verdict::{describe_exit, transcript_suspicion, verdict};
 
 mod verdict;
 use anyhow::Result;
@@ -88,6 +88,8 @@ struct Job {
     check: usize,
     binary: PathBuf,
     name: String,
+    /// How many tests the binary listed: libtest's summary of one test filters out the rest.
+    listed: usize,
 }
 
 /// Checks every crate in `checks` and reports each as it finishes.
@@ -124,10 +126,11 @@ pub async fn check(
     for (index, package) in compiled.iter().enumerate() {
         for binary in package.map_or(&[][..], |p| &p.test_binaries) {
             match list_tests(&checks[index], binary, options).await {
-                Ok(names) => jobs.extend(names.into_iter().map(|name| Job {
+                Ok((names, listed)) => jobs.extend(names.into_iter().map(|name| Job {
                     check: index,
                     binary: binary.clone(),
                     name,
+                    listed,
                 })),
                 Err(why) => unlisted[index] = Some(why),
             }
@@ -206,6 +209,7 @@ fn assemble(
                 duration: Duration::ZERO,
                 points: 0,
                 max_points: points,
+                suspicious: None,
             });
         }
     }
@@ -236,11 +240,13 @@ struct Unlisted {
 
 /// Asks a test binary which tests it holds, under the same timeout, memory limit and output cap
 /// as a test: code that runs before any test (a static constructor, say) can hang or flood too.
+/// Returns each name once (code that prints a name twice does not get it run twice), and how
+/// many lines the listing had.
 async fn list_tests(
     check: &Check<'_>,
     binary: &Path,
     options: &Options,
-) -> Result<Vec<String>, Unlisted> {
+) -> Result<(Vec<String>, usize), Unlisted> {
     let mut cmd = launch::command(binary, options.setup());
     cmd.args(["--list", "--format", "terse"])
         .current_dir(&check.dir)
@@ -276,12 +282,18 @@ async fn list_tests(
             ),
         });
     }
-    Ok(finished
+    let listed: Vec<&str> = finished
         .stdout
         .lines()
         .filter_map(|line| line.strip_suffix(": test"))
-        .map(str::to_string)
-        .collect())
+        .collect();
+    let mut seen = BTreeSet::new();
+    let names = listed
+        .iter()
+        .filter(|name| seen.insert(**name))
+        .map(|name| name.to_string())
+        .collect();
+    Ok((names, listed.len()))
 }
 
 /// Runs every job, at most `options.jobs` at once; returns the results grouped by check.
@@ -359,6 +371,7 @@ fn out_of_budget(check: &Check<'_>, job: &Job, budget: Duration) -> TestResult {
         duration: Duration::ZERO,
         points: 0,
         max_points: check.kata.points_for(&job.name),
+        suspicious: None,
     }
 }
 
@@ -383,10 +396,12 @@ async fn run_one(check: &Check<'_>, job: &Job, options: &Options) -> TestResult 
                 duration: Duration::ZERO,
                 points: 0,
                 max_points,
+                suspicious: None,
             }
         }
     };
     let (status, message) = verdict(&job.name, &finished, kata);
+    let suspicious = transcript_suspicion(&job.name, &finished, job.listed);
     TestResult {
         name: job.name.clone(),
         points: if status == TestStatus::Passed {
@@ -399,6 +414,7 @@ async fn run_one(check: &Check<'_>, job: &Job, options: &Options) -> TestResult 
         message: message.map(|m| sanitize::visible(&m)),
         output: sanitize::visible(&join_output(&finished)),
         duration: finished.duration,
+        suspicious: suspicious.map(|s| sanitize::visible(&s)),
     }
 }
 

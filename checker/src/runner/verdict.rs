@@ -59,6 +59,176 @@ fn harness_reported(stdout: &str, name: &str, outcome: &str) -> bool {
         .any(|l| l.ends_with(&plain) || l.ends_with(&should_panic))
 }
 
+/// Why a test's transcript looks like libtest's without being what libtest writes when it runs
+/// one test of a binary that listed `listed` tests (`--exact NAME --test-threads=2`), if it does:
+/// `running 1 test`, one result line for NAME, then, once the test has ended, one summary
+/// counting that test and `listed - 1` filtered out, and nothing of the harness after it.
+///
+/// Code under test can print all of that itself and exit; nothing inside the test process is
+/// out of its reach. What it cannot easily do is match a harness that has not finished: a
+/// result with no summary, a summary whose counts do not fit the binary, two of anything. A test
+/// that did not get as far as libtest's first line, or timed out, is not judged here.
+pub fn transcript_suspicion(
+    name: &str,
+    finished: &process::Finished,
+    listed: usize,
+) -> Option<String> {
+    if finished.timed_out {
+        return None;
+    }
+    let lines: Vec<&str> = finished.stdout.lines().collect();
+    // Captured output of a failed test is the test's own text, between libtest's `failures:`
+    // heading and the `failures:` list before the summary: anything may stand there.
+    let last_summary = lines.iter().rposition(|l| l.contains("test result: "));
+    let first_failures = lines.iter().position(|l| *l == "failures:");
+    let last_failures = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| **l == "failures:" && last_summary.is_some_and(|s| *i < s))
+        .map(|(i, _)| i)
+        .last();
+    let opaque = |i: usize| match (first_failures, last_failures) {
+        (Some(first), Some(last)) => first < i && i < last,
+        _ => false,
+    };
+    let find = |test: &dyn Fn(&str) -> bool| -> Vec<usize> {
+        (0..lines.len())
+            .filter(|&i| !opaque(i) && test(lines[i]))
+            .collect()
+    };
+    let runs = find(&|l| running_count(l).is_some());
+    let summaries = find(&|l| l.contains("test result: "));
+    let results = find(&|l| result_line(l).is_some());
+    let failures = first_failures;
+    if runs.is_empty() && summaries.is_empty() && results.is_empty() {
+        return None;
+    }
+    if runs.len() != 1 || running_count(lines[runs[0]]) != Some(1) {
+        return Some(format!(
+            "libtest announces one run of one test, but the output announces {} run(s)",
+            runs.len()
+        ));
+    }
+    let Some(&summary_at) = summaries.first() else {
+        return (!results.is_empty()).then(|| {
+            "the output reports a test result, but the process ended before libtest's summary: \
+             the harness never finished (a forged transcript and an early exit?)"
+                .to_string()
+        });
+    };
+    if summaries.len() > 1 {
+        return Some(format!(
+            "the output holds {} test summaries; libtest writes one",
+            summaries.len()
+        ));
+    }
+    let Some(summary) = parse_summary(lines[summary_at]) else {
+        return Some("the test summary is not in libtest's form".to_string());
+    };
+    if summary.passed + summary.failed + summary.ignored != 1 || summary.measured != 0 {
+        return Some("the test summary does not count exactly one test".to_string());
+    }
+    if listed > 0 && summary.filtered_out != listed - 1 {
+        return Some(format!(
+            "the summary says {} filtered out, but the test binary lists {listed} tests, so \
+             libtest would say {}",
+            summary.filtered_out,
+            listed - 1
+        ));
+    }
+    if results.len() != 1 || results[0] < runs[0] || results[0] > summary_at {
+        return Some(format!(
+            "the output holds {} test result lines; libtest writes one, between its first line \
+             and its summary",
+            results.len()
+        ));
+    }
+    let (reported_name, outcome) = result_line(lines[results[0]]).expect("found above");
+    let fits = match outcome {
+        "ok" => summary.passed == 1 && summary.ok,
+        "FAILED" => summary.failed == 1 && !summary.ok,
+        _ => summary.ignored == 1 && summary.ok,
+    };
+    if !reported_name.ends_with(name) || !fits {
+        return Some(format!(
+            "the result line (`{reported_name} ... {outcome}`) does not fit the test or its summary"
+        ));
+    }
+    if summary.ok && failures.is_some_and(|f| f < summary_at) {
+        return Some("a passing summary after a list of failures".to_string());
+    }
+    let after = lines[summary_at + 1..].iter().find(|l| {
+        running_count(l).is_some()
+            || result_line(l).is_some()
+            || matches!(l.trim(), "failures:" | "successes:")
+    });
+    after.map(|line| format!("libtest's lines after its summary: `{}`", line.trim()))
+}
+
+/// `running N test(s)`, possibly after unterminated output of the code's own: N.
+fn running_count(line: &str) -> Option<usize> {
+    let at = line.rfind("running ")?;
+    let rest = &line[at + "running ".len()..];
+    let count = rest
+        .strip_suffix(" tests")
+        .or_else(|| rest.strip_suffix(" test"))?;
+    count.parse().ok()
+}
+
+/// `test NAME ... OUTCOME`: the name as written (with ` - should panic`) and the outcome.
+fn result_line(line: &str) -> Option<(&str, &str)> {
+    let (head, outcome) = line.rsplit_once(" ... ")?;
+    let outcome = match outcome {
+        "ok" | "FAILED" | "ignored" => outcome,
+        o if o.starts_with("ignored, ") => "ignored",
+        _ => return None,
+    };
+    let at = head.find("test ")?;
+    let name = head[at + "test ".len()..].trim_end_matches(" - should panic");
+    Some((name, outcome))
+}
+
+struct Summary {
+    ok: bool,
+    passed: usize,
+    failed: usize,
+    ignored: usize,
+    measured: usize,
+    filtered_out: usize,
+}
+
+/// `test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 4 filtered out; finished in
+/// 0.00s`, exactly.
+fn parse_summary(line: &str) -> Option<Summary> {
+    let at = line.find("test result: ")?;
+    let rest = &line[at + "test result: ".len()..];
+    let (verdict, rest) = rest.split_once(". ")?;
+    let ok = match verdict {
+        "ok" => true,
+        "FAILED" => false,
+        _ => return None,
+    };
+    let parts: Vec<&str> = rest.split("; ").collect();
+    let [passed, failed, ignored, measured, filtered, finished] = parts.as_slice() else {
+        return None;
+    };
+    let count = |part: &str, label: &str| part.strip_suffix(label)?.parse::<usize>().ok();
+    let seconds = finished
+        .strip_prefix("finished in ")?
+        .strip_suffix('s')?
+        .parse::<f64>()
+        .ok()?;
+    (seconds >= 0.0).then_some(())?;
+    Some(Summary {
+        ok,
+        passed: count(passed, " passed")?,
+        failed: count(failed, " failed")?,
+        ignored: count(ignored, " ignored")?,
+        measured: count(measured, " measured")?,
+        filtered_out: count(filtered, " filtered out")?,
+    })
+}
+
 /// The test's own failure message: the message of its panic, without libtest's
 /// `thread '...' panicked at` framing, with where it panicked on a last line. Panics of other
 /// threads and whatever the test printed stay in the test's output, not in its message.
@@ -228,6 +398,58 @@ failures:\n    k::fails\n\ntest result: FAILED. 0 passed; 1 failed;\n";
             failure_message("k::errs", stdout),
             "Error: the store is down"
         );
+    }
+
+    fn ended(stdout: &str) -> process::Finished {
+        process::Finished {
+            status: None,
+            timed_out: false,
+            stdout: stdout.to_string(),
+            stderr: String::new(),
+            duration: std::time::Duration::ZERO,
+        }
+    }
+
+    const HONEST: &str =
+        "\nrunning 1 test\ntest k::t ... ok\n\ntest result: ok. 1 passed; 0 failed; \
+        0 ignored; 0 measured; 2 filtered out; finished in 0.01s\n\n";
+
+    #[test]
+    fn libtests_own_transcripts_are_not_suspicious() {
+        assert_eq!(transcript_suspicion("k::t", &ended(HONEST), 3), None);
+        let raw = HONEST.replace("test k::t", "the code's own words, no newlinetest k::t");
+        assert_eq!(transcript_suspicion("k::t", &ended(&raw), 3), None);
+        let failed = "\nrunning 1 test\ntest k::t ... FAILED\n\nfailures:\n\n---- k::t stdout ----\n\
+            test k::t ... ok\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\n\
+            failures:\n    k::t\n\ntest result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; \
+            2 filtered out; finished in 0.10s\n\n";
+        assert_eq!(transcript_suspicion("k::t", &ended(failed), 3), None);
+        assert_eq!(
+            transcript_suspicion("k::t", &ended("\nrunning 1 test\n"), 3),
+            None
+        );
+        assert_eq!(transcript_suspicion("k::t", &ended(""), 3), None);
+    }
+
+    #[test]
+    fn forged_transcripts_are_suspicious() {
+        let wrong_count = HONEST.replace("2 filtered out", "0 filtered out");
+        let forged_twice = HONEST.replace("\ntest result", "\ntest k::t ... ok\ntest result");
+        let no_summary = "\nrunning 1 test\ntest k::t ... ok\n";
+        let after = format!("{HONEST}test k::t ... ok\n");
+        let two_summaries = format!("{HONEST}{}", &HONEST[HONEST.find("test result").unwrap()..]);
+        for forged in [
+            &wrong_count,
+            &forged_twice,
+            no_summary,
+            &after,
+            &two_summaries,
+        ] {
+            assert!(
+                transcript_suspicion("k::t", &ended(forged), 3).is_some(),
+                "{forged}"
+            );
+        }
     }
 
     #[test]
