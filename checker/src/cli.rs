@@ -133,6 +133,13 @@ pub struct GradeArgs {
     /// Also write Gradescope's results.json for the (single) submission to this path
     #[arg(long)]
     pub gradescope: Option<PathBuf>,
+    /// When Gradescope shows students the tests from --hidden
+    #[arg(long, value_enum, default_value = "hidden")]
+    pub hidden_visibility: HiddenVisibility,
+    /// Also write the (single) submission's per-test points for GitHub Classroom's autograding
+    /// reporter to this path (JSON; the workflow passes it on base64-encoded)
+    #[arg(long)]
+    pub classroom: Option<PathBuf>,
     /// Seconds of test time one submission may use in all
     #[arg(long, default_value_t = 300)]
     pub time_limit: u64,
@@ -145,6 +152,28 @@ pub struct GradeArgs {
     /// Lay out the grading workspace here and keep it (default: a temporary folder under target/)
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
+}
+
+/// Gradescope's visibility settings that keep a test from students (until a date, or until
+/// the grades are published).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HiddenVisibility {
+    Hidden,
+    #[value(name = "after_due_date")]
+    AfterDueDate,
+    #[value(name = "after_published")]
+    AfterPublished,
+}
+
+impl HiddenVisibility {
+    /// The value Gradescope's results.json takes.
+    pub fn gradescope(self) -> &'static str {
+        match self {
+            HiddenVisibility::Hidden => "hidden",
+            HiddenVisibility::AfterDueDate => "after_due_date",
+            HiddenVisibility::AfterPublished => "after_published",
+        }
+    }
 }
 
 fn parse_shard(text: &str) -> Result<(usize, usize), String> {

@@ -2,9 +2,11 @@
 
 use super::{until_interrupted, Workspace};
 use crate::cli::GradeArgs;
+use crate::events::CrateReport;
 use crate::exit;
-use crate::grading::results::{ClassResults, StudentGrade};
-use crate::grading::{class, outputs, results, similarity, tree};
+use crate::grading::results::{ClassResults, Scoring, StudentGrade};
+use crate::grading::review::{self, Baseline};
+use crate::grading::{class, distinct, outputs, results, similarity, tree};
 use crate::kata::Kata;
 use crate::report::progress_bar::Bar;
 use crate::runner::{self, Check, Options};
@@ -18,8 +20,8 @@ use std::time::Duration;
 const SIMILARITY_THRESHOLD: f64 = 0.8;
 
 pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
-    if args.gradescope.is_some() && !args.single {
-        bail!("--gradescope writes one submission's results: add --single");
+    if (args.gradescope.is_some() || args.classroom.is_some()) && !args.single {
+        bail!("--gradescope and --classroom write one submission's results: add --single");
     }
     let katas: Vec<&Kata> = if args.katas.is_empty() {
         workspace.catalogue.katas.iter().collect()
@@ -40,6 +42,11 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         None => class.clone(),
     };
     let graded = tree::with_hidden_tests(&katas, args.hidden.as_deref())?;
+    let scorings: Vec<Scoring> = katas
+        .iter()
+        .zip(&graded)
+        .map(|(released, graded)| Scoring::of(released, &graded.kata))
+        .collect();
 
     // Beside the repository's build output, so compiled dependencies outlive one grading run.
     let grading_dir = workspace.repo.target_dir().join("grading");
@@ -50,13 +57,18 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| temporary_work.clone());
     let tree::Layout { entries, problems } =
         tree::build(&workspace.repo.root, &work, &submissions, &graded)?;
-    let checks: Vec<Check> = entries
+    let same = distinct::group(&work, &entries)?;
+    let checks: Vec<Check> = same
+        .graded
         .iter()
-        .map(|e| Check {
-            kata: &graded[e.kata].kata,
-            package: e.package.clone(),
-            dir: e.dir.clone(),
-            group: Some(e.student),
+        .map(|&i| {
+            let e = &entries[i];
+            Check {
+                kata: &graded[e.kata].kata,
+                package: e.package.clone(),
+                dir: e.dir.clone(),
+                group: Some(e.student),
+            }
         })
         .collect();
     let options = Options {
@@ -67,9 +79,10 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         ..Options::new(false)
     };
     eprintln!(
-        "grading {} submissions × {} katas",
+        "grading {} submissions × {} katas ({} distinct kata sources to build and test)",
         submissions.len(),
-        katas.len()
+        katas.len(),
+        checks.len()
     );
     let mut bar = Bar::new();
     let reports = if checks.is_empty() {
@@ -78,54 +91,79 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         until_interrupted(runner::check(&work, &checks, &options, &mut bar))?
     };
     bar.finish();
+    // Each entry's report: its own, or that of the identical sources graded in its place, with
+    // that crate's folder named as the entry's own, so no student reads another's path.
+    let entry_reports: Vec<CrateReport> = (0..entries.len())
+        .map(|i| {
+            let graded_as = same.graded_as[i];
+            let report = &reports[same
+                .graded
+                .iter()
+                .position(|&g| g == graded_as)
+                .expect("graded")];
+            if graded_as == i {
+                report.clone()
+            } else {
+                distinct::as_entry(report, &work, &entries[graded_as], &entries[i])
+            }
+        })
+        .collect();
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&temporary_work);
     }
 
+    let baselines: Vec<Baseline> = katas.iter().map(|k| Baseline::of(k)).collect();
     let mut students = Vec::new();
     let mut tests = Vec::new();
     for (index, submission) in submissions.iter().enumerate() {
-        let mut student = StudentGrade {
-            student: submission.student.clone(),
-            score: 0,
-            max_score: 0,
-            katas: Default::default(),
-            tampered: Vec::new(),
-            problems: problems
-                .iter()
-                .filter(|(s, _)| *s == index)
-                .map(|(_, p)| p.clone())
-                .collect(),
-        };
+        let mut student = StudentGrade::new(&submission.student);
+        student.problems = problems
+            .iter()
+            .filter(|(s, _)| *s == index)
+            .map(|(_, p)| p.clone())
+            .collect();
         if submission.exercises.is_none() {
             student
                 .problems
                 .push("no exercises/ folder and no kata folders found".into());
         }
-        for (kata_index, kata) in graded.iter().map(|g| &g.kata).enumerate() {
+        for (kata_index, kata) in katas.iter().enumerate() {
             student
                 .tampered
                 .extend(class::tampered_files(submission, kata));
+            if let Some(src) = submission.kata_sources(kata) {
+                student
+                    .review
+                    .extend(review::review(kata, &src, &baselines[kata_index]));
+            }
             let report = entries
                 .iter()
                 .position(|e| e.student == index && e.kata == kata_index)
-                .map(|i| &reports[i]);
-            tests.extend(results::kata_tests(&submission.student, kata, report));
+                .map(|i| &entry_reports[i]);
+            let (kata_tests, ignored) =
+                results::kata_tests(&submission.student, &scorings[kata_index], report);
+            tests.extend(kata_tests);
+            student.ignored_tests.extend(ignored);
         }
         students.push(student);
     }
-    let graded_katas: Vec<&Kata> = graded.iter().map(|g| &g.kata).collect();
-    let results = ClassResults::new(&graded_katas, students, tests);
+    let results = ClassResults::new(&scorings, students, tests);
     // Similarity looks at the whole class, whatever the shard: it builds nothing.
     let similar = similarity::similar_pairs(&class, &katas, SIMILARITY_THRESHOLD);
     outputs::write_all(&args.out, &results, Some(&similar))?;
-    if let Some(path) = &args.gradescope {
-        let student = &submissions
+    let single = || -> Result<&str> {
+        Ok(&submissions
             .first()
             .context("no submission to grade")?
-            .student;
-        std::fs::write(path, outputs::gradescope_json(&results, student)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .student)
+    };
+    if let Some(path) = &args.gradescope {
+        let text = outputs::gradescope_json(&results, single()?, args.hidden_visibility)?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.classroom {
+        let text = outputs::classroom_json(&results, single()?)?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     outputs::print_summary(&results);
     outln!(

@@ -36,11 +36,36 @@ pub fn discover(dir: &Path, single: bool) -> Result<Vec<Submission>> {
             .map_or("submission".into(), |n| n.to_string_lossy().into_owned());
         return Ok(vec![submission(student, dir)]);
     }
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
+    // Every entry must be a student's folder: a stray file or link is a mistake in how the
+    // class was collected, and grading round it would hide a student or grade the wrong thing.
+    let mut folders = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        let kind = entry
+            .file_type()
+            .with_context(|| format!("cannot read {}", entry.path().display()))?;
+        if kind.is_dir() {
+            folders.push(entry.path());
+        } else {
+            let what = if kind.is_symlink() {
+                "a symbolic link"
+            } else {
+                "a file"
+            };
+            bail!(
+                "{} is {what}, not a student's folder: a folder of submissions holds one folder \
+                 per student and nothing else (move it out, or grade one submission with --single)",
+                entry.path().display()
+            );
+        }
+    }
+    if folders.is_empty() {
+        bail!(
+            "{} holds no student folders: nothing to grade (one folder per student, each a copy \
+             of the repository or of its exercises/)",
+            dir.display()
+        );
+    }
     folders.sort();
     Ok(folders
         .iter()

@@ -2,6 +2,7 @@
 //! together in one workspace, run by the same runner as `run`, and turned into grades.
 
 pub mod class;
+pub mod distinct;
 pub mod outputs;
 pub mod results;
 pub mod review;

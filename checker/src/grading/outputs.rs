@@ -2,8 +2,10 @@
 //! the spirit of nbgrader's export, per-test JSON, JUnit XML, Gradescope's `results.json`, a
 //! similarity CSV, and a table for the terminal.
 
-use super::results::{ClassResults, GradeStatus, TestGrade};
+use super::results::{ClassResults, GradeStatus, Role, StudentGrade, TestGrade};
 use super::similarity::SimilarPair;
+use crate::cli::HiddenVisibility;
+use crate::sanitize;
 use anyhow::{Context, Result};
 use colored::Colorize;
 use serde_json::json;
@@ -34,11 +36,13 @@ pub fn write_all(
     Ok(())
 }
 
-/// One row per student: student, score, max score, then each kata's score.
+/// One row per student: student, score, max score, each kata's score, the protected files they
+/// changed, and what the review found (with suspicious test transcripts).
 pub fn gradebook_csv(results: &ClassResults) -> String {
     let mut header = vec!["student".to_string(), "score".into(), "max_score".into()];
     header.extend(results.katas.iter().map(|(name, _)| name.clone()));
     header.push("tampered_files".into());
+    header.push("review".into());
     let mut out = csv_row(&header);
     for student in &results.students {
         let mut row = vec![
@@ -53,9 +57,34 @@ pub fn gradebook_csv(results: &ClassResults) -> String {
                 .map(|(name, _)| student.katas.get(name).copied().unwrap_or(0).to_string()),
         );
         row.push(student.tampered.join("; "));
+        row.push(review_notes(results, &student.student).join("; "));
         out.push_str(&csv_row(&row));
     }
     out
+}
+
+/// What an instructor should look at for a student: each review finding, and each test whose
+/// transcript was not libtest's own, as `kata: what`.
+pub fn review_notes(results: &ClassResults, student: &str) -> Vec<String> {
+    let Some(grade) = results.students.iter().find(|s| s.student == student) else {
+        return Vec::new();
+    };
+    let findings = grade
+        .review
+        .iter()
+        .map(|f| format!("{}: {}", f.kata, f.describe()));
+    let suspicious = results
+        .tests
+        .iter()
+        .filter(|t| t.student == student)
+        .filter_map(|t| {
+            let why = t.suspicious.as_ref()?;
+            Some(format!(
+                "{}: {} has a suspicious transcript ({why})",
+                t.kata, t.test
+            ))
+        });
+    findings.chain(suspicious).collect()
 }
 
 fn similarity_csv(pairs: &[SimilarPair]) -> String {
@@ -77,14 +106,25 @@ fn csv_row(fields: &[String]) -> String {
     let quoted: Vec<String> = fields
         .iter()
         .map(|f| {
+            let f = neutralized(f);
             if f.contains([',', '"', '\n', '\r']) {
                 format!("\"{}\"", f.replace('"', "\"\""))
             } else {
-                f.clone()
+                f
             }
         })
         .collect();
     quoted.join(",") + "\n"
+}
+
+/// A cell a spreadsheet would read as a formula (`=HYPERLINK(..)`, `+`, `-`, `@`, or a tab or
+/// carriage return before one) starts with an apostrophe instead, which shows it as text.
+fn neutralized(field: &str) -> String {
+    if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{field}")
+    } else {
+        field.to_string()
+    }
 }
 
 /// JUnit XML: one `<testsuite>` per student and kata, one `<testcase>` per test.
@@ -146,7 +186,9 @@ fn first_line(text: &str) -> &str {
         .unwrap_or("")
 }
 
-/// Escapes text for XML, dropping characters XML 1.0 cannot hold (test output may have any).
+/// Escapes text for XML, dropping characters XML 1.0 cannot hold (test output may have any):
+/// controls other than tab and line ends, and U+FFFE and U+FFFF. Line ends are written as
+/// character references so that attribute values keep them.
 fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -156,16 +198,30 @@ fn xml(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            c if is_xml_char(c) => out.push(c),
+            _ => {}
         }
     }
     out
 }
 
-/// Gradescope's `results.json` for one submission.
-pub fn gradescope_json(results: &ClassResults, student: &str) -> Result<String> {
+/// XML 1.0's `Char`: tab, line feed, carriage return, U+0020 to U+D7FF, U+E000 to U+FFFD and
+/// U+10000 onwards (a Rust `char` is never a surrogate).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Gradescope's `results.json` for one submission. Hidden tests carry `visibility`; problems
+/// with the submission and what the review found are in the submission's `output`, where the
+/// student sees them.
+pub fn gradescope_json(
+    results: &ClassResults,
+    student: &str,
+    hidden: HiddenVisibility,
+) -> Result<String> {
     let grade = results
         .students
         .iter()
@@ -176,41 +232,118 @@ pub fn gradescope_json(results: &ClassResults, student: &str) -> Result<String> 
         .iter()
         .filter(|t| t.student == student)
         .map(|t| {
-            let mut output = format!(
-                "{}: {}",
-                t.status.label(),
-                t.message.as_deref().unwrap_or("")
-            );
-            output.truncate(output.trim_end().len());
-            json!({
-                "name": format!("{} · {}", t.kata, t.test),
-                "score": t.score,
+            let mut test = json!({
+                "name": test_title(t),
+                "score": t.net_score(),
                 "max_score": t.max_score,
                 "status": if t.status == GradeStatus::Passed { "passed" } else { "failed" },
-                "output": output,
-            })
+                "output": test_output(t),
+            });
+            if t.hidden {
+                test["visibility"] = json!(hidden.gradescope());
+            }
+            test
         })
         .collect();
-    let mut output = String::new();
-    if !grade.tampered.is_empty() {
-        output = format!(
-            "Changed files that grading ignored: {}",
-            grade.tampered.join(", ")
-        );
-    }
     Ok(serde_json::to_string_pretty(&json!({
         "score": grade.score,
-        "output": output,
+        "output": submission_output(results, grade),
         "tests": tests,
     }))?)
 }
 
-/// Students down, katas across, each cell the kata's score.
+/// `kata · test`, with what kind of test it is when it is not an ordinary one.
+fn test_title(t: &TestGrade) -> String {
+    match t.role {
+        Role::Guards => format!(
+            "{} · {} (already passes on the handout: breaking it costs {} point{})",
+            t.kata,
+            t.test,
+            t.points,
+            if t.points == 1 { "" } else { "s" }
+        ),
+        Role::Earns => format!("{} · {}", t.kata, t.test),
+    }
+}
+
+fn test_output(t: &TestGrade) -> String {
+    let mut output = format!(
+        "{}: {}",
+        t.status.label(),
+        t.message.as_deref().unwrap_or("")
+    );
+    output.truncate(output.trim_end().len());
+    if let Some(why) = &t.suspicious {
+        output.push_str(&format!("\nSuspicious transcript: {why}"));
+    }
+    output
+}
+
+/// Everything about a submission as a whole that its student should read.
+fn submission_output(results: &ClassResults, grade: &StudentGrade) -> String {
+    let mut sections = Vec::new();
+    let mut section = |title: &str, lines: &[String]| {
+        if !lines.is_empty() {
+            sections.push(format!("{title}\n- {}", lines.join("\n- ")));
+        }
+    };
+    section("Problems with the submission:", &grade.problems);
+    section(
+        "Changed files that grading ignored (your grade used the released ones):",
+        &grade.tampered,
+    );
+    section(
+        "Flagged for review (an honest fix never needs these):",
+        &review_notes(results, &grade.student),
+    );
+    section("Tests that ran but did not count:", &grade.ignored_tests);
+    sections.join("\n\n")
+}
+
+/// The payload GitHub Classroom's autograding reporter reads from a runner step (its `result`
+/// output, base64-encoded): one test per kata test with the points it adds (a broken guard
+/// subtracts), and the points that can be earned as `max_score`.
+pub fn classroom_json(results: &ClassResults, student: &str) -> Result<String> {
+    let grade = results
+        .students
+        .iter()
+        .find(|s| s.student == student)
+        .context("the submission was not graded")?;
+    let tests: Vec<_> = results
+        .tests
+        .iter()
+        .filter(|t| t.student == student)
+        .map(|t| {
+            json!({
+                "name": test_title(t),
+                "status": if t.status == GradeStatus::Passed { "pass" } else { "fail" },
+                "score": t.net_score(),
+                "message": test_output(t),
+                "filename": format!("exercises/{}", t.kata),
+                "execution_time": format!("{:.2}s", t.duration_ms as f64 / 1000.0),
+            })
+        })
+        .collect();
+    let all_passed = results
+        .tests
+        .iter()
+        .filter(|t| t.student == student)
+        .all(|t| t.status == GradeStatus::Passed);
+    Ok(serde_json::to_string(&json!({
+        "version": 1,
+        "status": if all_passed { "pass" } else { "fail" },
+        "max_score": grade.max_score,
+        "tests": tests,
+    }))? + "\n")
+}
+
+/// Students down, katas across, each cell the kata's score; under each student what to look at.
 pub fn print_summary(results: &ClassResults) {
+    let name = |s: &str| sanitize::visible(s).replace(['\n', '\t'], " ");
     let width = results
         .students
         .iter()
-        .map(|s| s.student.len())
+        .map(|s| name(&s.student).chars().count())
         .max()
         .unwrap_or(7)
         .max(7);
@@ -222,7 +355,7 @@ pub fn print_summary(results: &ClassResults) {
     for student in &results.students {
         let mut line = format!(
             "{:<width$} {:>9}",
-            student.student,
+            name(&student.student),
             format!("{}/{}", student.score, student.max_score)
         );
         for (kata, max) in &results.katas {
@@ -241,11 +374,16 @@ pub fn print_summary(results: &ClassResults) {
             );
         }
         outln!("{line}");
-        for file in &student.tampered {
-            outln!("  {} {file}", "tampered:".red().bold());
-        }
-        for problem in &student.problems {
-            outln!("  {} {problem}", "problem:".yellow().bold());
+        let notes = [
+            ("tampered:", student.tampered.clone()),
+            ("problem:", student.problems.clone()),
+            ("review:", review_notes(results, &student.student)),
+            ("ignored:", student.ignored_tests.clone()),
+        ];
+        for (label, lines) in notes {
+            for text in lines {
+                outln!("  {} {}", label.red().bold(), name(&text));
+            }
         }
     }
 }

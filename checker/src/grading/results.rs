@@ -1,13 +1,14 @@
 //! A class's grades: per test, per kata and per student. This is what `grade` writes as
 //! `results.json`, what shards merge, and what every other output is made from.
 
-use crate::events::{CrateReport, Outcome, TestStatus};
+use super::review::Finding;
+use crate::events::{CrateReport, Outcome, TestResult, TestStatus};
 use crate::kata::Kata;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The version of `results.json`.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -31,18 +32,47 @@ impl GradeStatus {
     }
 }
 
+/// What a test does for a grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// It fails on the untouched kata (or is hidden): passing it earns its points.
+    Earns,
+    /// It already passes on the untouched kata: passing it earns nothing, breaking it costs its
+    /// points (never taking the kata below zero).
+    Guards,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestGrade {
     pub student: String,
     pub kata: String,
     pub test: String,
     pub status: GradeStatus,
+    pub role: Role,
+    /// Points earned: 0 for a guard.
     pub score: u32,
+    /// Points this test can earn: 0 for a guard.
     pub max_score: u32,
+    /// The test's points in the kata's manifest (or hidden.toml).
+    pub points: u32,
+    /// Points taken off the kata because this guard did not pass.
+    pub penalty: u32,
+    /// One of the instructor's hidden tests (`--hidden`).
+    pub hidden: bool,
     pub duration_ms: u64,
     pub message: Option<String>,
     /// What the test printed, truncated.
     pub output: String,
+    /// Why the transcript does not look like libtest's own, whatever the test scored.
+    pub suspicious: Option<String>,
+}
+
+impl TestGrade {
+    /// What the test adds to the kata's score: its points, or minus its penalty.
+    pub fn net_score(&self) -> i64 {
+        i64::from(self.score) - i64::from(self.penalty)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,12 +87,31 @@ pub struct StudentGrade {
     pub tampered: Vec<String>,
     /// What went wrong while grading this student, if anything.
     pub problems: Vec<String>,
+    /// What the review found in the student's sources that an honest fix never needs.
+    pub review: Vec<Finding>,
+    /// Tests that ran but did not count: not the instructor's, or the same test again.
+    pub ignored_tests: Vec<String>,
+}
+
+impl StudentGrade {
+    pub fn new(student: &str) -> StudentGrade {
+        StudentGrade {
+            student: student.to_string(),
+            score: 0,
+            max_score: 0,
+            katas: BTreeMap::new(),
+            tampered: Vec::new(),
+            problems: Vec::new(),
+            review: Vec::new(),
+            ignored_tests: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClassResults {
     pub format: u32,
-    /// The graded katas in course order, with their maximum scores.
+    /// The graded katas in course order, with the points each can earn.
     pub katas: Vec<(String, u32)>,
     pub students: Vec<StudentGrade>,
     pub tests: Vec<TestGrade>,
@@ -71,88 +120,215 @@ pub struct ClassResults {
 /// How much of a test's output is kept in the results.
 const OUTPUT_KEPT: usize = 4 * 1024;
 
-/// The test grades of one student's kata: from its report, or all missing without one.
-pub fn kata_tests(student: &str, kata: &Kata, report: Option<&CrateReport>) -> Vec<TestGrade> {
-    let grade = |test: &str, status, message: Option<String>| TestGrade {
-        student: student.to_string(),
-        kata: kata.name.clone(),
-        test: test.to_string(),
-        status,
-        score: 0,
-        max_score: kata.points_for(test),
-        duration_ms: 0,
-        message,
-        output: String::new(),
-    };
-    let Some(report) = report else {
-        let why = "the submission has no sources for this kata".to_string();
-        return kata
+/// How a kata is scored: each of its tests (released and hidden) with its points and role.
+#[derive(Debug, Clone)]
+pub struct Scoring {
+    pub kata: String,
+    /// By test name, in name order: points, role, hidden.
+    pub tests: BTreeMap<String, (u32, Role, bool)>,
+}
+
+impl Scoring {
+    /// `released` is the kata as the instructor ships it; `graded` the same with hidden tests.
+    pub fn of(released: &Kata, graded: &Kata) -> Scoring {
+        let untouched = &released.meta.untouched;
+        let tests = graded
             .meta
             .tests
-            .keys()
-            .map(|t| grade(t, GradeStatus::Missing, Some(why.clone())))
+            .iter()
+            .map(|(name, &points)| {
+                let hidden = !released.meta.tests.contains_key(name);
+                let fails_untouched = !untouched.compiles
+                    || untouched.failing.contains(name)
+                    || untouched.timed_out.contains(name);
+                let role = if hidden || fails_untouched {
+                    Role::Earns
+                } else {
+                    Role::Guards
+                };
+                (name.clone(), (points, role, hidden))
+            })
             .collect();
-    };
-    if report.outcome == Outcome::DidNotCompile {
-        let why = report
-            .diagnostics
-            .clone()
-            .map(|d| truncate(&d, OUTPUT_KEPT));
-        return kata
-            .meta
-            .tests
-            .keys()
-            .map(|t| grade(t, GradeStatus::DidNotCompile, why.clone()))
-            .collect();
+        Scoring {
+            kata: graded.name.clone(),
+            tests,
+        }
     }
-    report
-        .tests
-        .iter()
-        .filter(|t| kata.meta.tests.contains_key(&t.name))
-        .map(|t| TestGrade {
-            status: match t.status {
-                TestStatus::Passed => GradeStatus::Passed,
-                TestStatus::Failed => GradeStatus::Failed,
-                TestStatus::TimedOut => GradeStatus::TimedOut,
-                TestStatus::Missing => GradeStatus::Missing,
-            },
-            score: t.points,
-            duration_ms: t.duration.as_millis() as u64,
-            message: t.message.clone(),
-            output: truncate(&t.output, OUTPUT_KEPT),
-            ..grade(&t.name, GradeStatus::Failed, None)
-        })
-        .collect()
+
+    /// The points a submission can earn in this kata.
+    pub fn max_points(&self) -> u32 {
+        self.tests
+            .values()
+            .filter(|(_, role, _)| *role == Role::Earns)
+            .map(|(points, _, _)| points)
+            .sum()
+    }
+}
+
+/// The test grades of one student's kata, from its report (all missing without one), and the
+/// tests that ran without counting. Each test of the kata counts once, by name: when the run
+/// holds it more than once, its worst result counts.
+pub fn kata_tests(
+    student: &str,
+    scoring: &Scoring,
+    report: Option<&CrateReport>,
+) -> (Vec<TestGrade>, Vec<String>) {
+    let grade = |test: &str, status, message: Option<String>| {
+        let (points, role, hidden) = scoring.tests[test];
+        TestGrade {
+            student: student.to_string(),
+            kata: scoring.kata.clone(),
+            test: test.to_string(),
+            status,
+            role,
+            score: 0,
+            max_score: if role == Role::Earns { points } else { 0 },
+            points,
+            penalty: 0,
+            hidden,
+            duration_ms: 0,
+            message,
+            output: String::new(),
+            suspicious: None,
+        }
+    };
+    let mut ignored = Vec::new();
+    let mut grades: Vec<TestGrade> = match report {
+        None => {
+            let why = "the submission has no sources for this kata".to_string();
+            scoring
+                .tests
+                .keys()
+                .map(|t| grade(t, GradeStatus::Missing, Some(why.clone())))
+                .collect()
+        }
+        Some(report) if report.outcome == Outcome::DidNotCompile => {
+            let why = report
+                .diagnostics
+                .clone()
+                .map(|d| truncate(&d, OUTPUT_KEPT));
+            scoring
+                .tests
+                .keys()
+                .map(|t| grade(t, GradeStatus::DidNotCompile, why.clone()))
+                .collect()
+        }
+        Some(report) => {
+            for test in &report.tests {
+                if !scoring.tests.contains_key(&test.name) {
+                    ignored.push(format!(
+                        "{}: `{}` is not a test of this kata",
+                        scoring.kata, test.name
+                    ));
+                }
+            }
+            scoring
+                .tests
+                .keys()
+                .map(|name| {
+                    let runs: Vec<&TestResult> =
+                        report.tests.iter().filter(|t| &t.name == name).collect();
+                    if runs.len() > 1 {
+                        ignored.push(format!(
+                            "{}: `{name}` ran {} times; it counts once, with its worst result",
+                            scoring.kata,
+                            runs.len()
+                        ));
+                    }
+                    let Some(run) = runs
+                        .iter()
+                        .find(|t| t.status != TestStatus::Passed)
+                        .or(runs.first())
+                    else {
+                        let why = "this test was not found in the compiled tests".to_string();
+                        return grade(name, GradeStatus::Missing, Some(why));
+                    };
+                    TestGrade {
+                        duration_ms: run.duration.as_millis() as u64,
+                        output: truncate(&run.output, OUTPUT_KEPT),
+                        suspicious: runs.iter().find_map(|t| t.suspicious.clone()),
+                        ..grade(name, status_of(run.status), run.message.clone())
+                    }
+                })
+                .collect()
+        }
+    };
+    // Earned points first; then each guard that did not pass takes its points off, down to 0.
+    for test in &mut grades {
+        if test.role == Role::Earns && test.status == GradeStatus::Passed {
+            test.score = test.points;
+        }
+    }
+    let mut left: u32 = grades.iter().map(|t| t.score).sum();
+    for test in &mut grades {
+        if test.role == Role::Guards && test.status != GradeStatus::Passed {
+            test.penalty = test.points.min(left);
+            left -= test.penalty;
+        }
+    }
+    (grades, ignored)
+}
+
+fn status_of(status: TestStatus) -> GradeStatus {
+    match status {
+        TestStatus::Passed => GradeStatus::Passed,
+        TestStatus::Failed => GradeStatus::Failed,
+        TestStatus::TimedOut => GradeStatus::TimedOut,
+        TestStatus::Missing => GradeStatus::Missing,
+    }
 }
 
 impl ClassResults {
     /// Totals per student from the test grades.
     pub fn new(
-        katas: &[&Kata],
+        katas: &[Scoring],
         mut students: Vec<StudentGrade>,
         tests: Vec<TestGrade>,
     ) -> ClassResults {
         for student in &mut students {
             for kata in katas {
-                let score = tests
+                let score: i64 = tests
                     .iter()
-                    .filter(|t| t.student == student.student && t.kata == kata.name)
-                    .map(|t| t.score)
+                    .filter(|t| t.student == student.student && t.kata == kata.kata)
+                    .map(TestGrade::net_score)
                     .sum();
-                student.katas.insert(kata.name.clone(), score);
+                student
+                    .katas
+                    .insert(kata.kata.clone(), u32::try_from(score.max(0)).unwrap_or(0));
             }
             student.score = student.katas.values().sum();
-            student.max_score = katas.iter().map(|k| k.max_points()).sum();
+            student.max_score = katas.iter().map(Scoring::max_points).sum();
         }
-        ClassResults {
+        let mut results = ClassResults {
             format: FORMAT,
             katas: katas
                 .iter()
-                .map(|k| (k.name.clone(), k.max_points()))
+                .map(|k| (k.kata.clone(), k.max_points()))
                 .collect(),
             students,
             tests,
-        }
+        };
+        results.sort();
+        results
+    }
+
+    /// Students by name, tests by student, kata in course order and name: the same class
+    /// graded in one run or in shards gives the same results.
+    fn sort(&mut self) {
+        self.students.sort_by(|a, b| a.student.cmp(&b.student));
+        let position: BTreeMap<&str, usize> = self
+            .katas
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (name.as_str(), i))
+            .collect();
+        self.tests.sort_by(|a, b| {
+            (&a.student, position.get(a.kata.as_str()), &a.test).cmp(&(
+                &b.student,
+                position.get(b.kata.as_str()),
+                &b.test,
+            ))
+        });
     }
 
     /// One class from the results of several shards.
@@ -165,11 +341,18 @@ impl ClassResults {
             if shard.format != merged.format || shard.katas != merged.katas {
                 anyhow::bail!("the shards graded different katas or come from different checkers");
             }
+            for student in &shard.students {
+                if merged.students.iter().any(|s| s.student == student.student) {
+                    anyhow::bail!(
+                        "student `{}` is in two shards: merge each shard once",
+                        student.student
+                    );
+                }
+            }
             merged.students.extend(shard.students);
             merged.tests.extend(shard.tests);
         }
-        merged.students.sort_by(|a, b| a.student.cmp(&b.student));
-        merged.students.dedup_by(|a, b| a.student == b.student);
+        merged.sort();
         Ok(merged)
     }
 }

@@ -462,7 +462,7 @@ impl Scanner<'_> {
             // An alias of an alias (`use std::io; use io::stdout;`), a few levels deep.
             for _ in 0..4 {
                 match path.first().and_then(|f| self.aliases.get(f)) {
-                    Some(outer) if outer != &path && path.len() > 0 => {
+                    Some(outer) if outer != &path && !path.is_empty() => {
                         let mut longer = outer.clone();
                         longer.extend(path[1..].iter().cloned());
                         if longer == path {

@@ -86,7 +86,7 @@ pub fn transcript_suspicion(
         .enumerate()
         .filter(|(i, l)| **l == "failures:" && last_summary.is_some_and(|s| *i < s))
         .map(|(i, _)| i)
-        .last();
+        .next_back();
     let opaque = |i: usize| match (first_failures, last_failures) {
         (Some(first), Some(last)) => first < i && i < last,
         _ => false,
