@@ -140,11 +140,14 @@ fn each_student_gets_the_grade_their_code_deserves() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let results = grades(&out);
 
+    // Tests that already pass on the handout earn nothing: 01 can earn 4 of its 5 points, 09
+    // can earn 8 of its 9.
     let score = |name: &str| student(&results, name)["score"].as_u64().unwrap();
-    assert_eq!(score("ada"), 7, "the correct student gets full marks");
+    assert_eq!(score("ada"), 12, "the correct student gets full marks");
+    assert_eq!(student(&results, "ada")["max_score"], 12);
     assert_eq!(
         score("tess"),
-        1 + 4,
+        8,
         "edited tests do not count: the released tests grade her code"
     );
     assert_eq!(
@@ -159,10 +162,19 @@ fn each_student_gets_the_grade_their_code_deserves() {
         "{:?}",
         statuses(&results, "hank", LAZY)
     );
-    assert_eq!(statuses(&results, "hank", QUEUE), ["missing"; 4]);
-    assert_eq!(statuses(&results, "nico", LAZY), ["did-not-compile"; 3]);
+    assert_eq!(statuses(&results, "hank", QUEUE), ["missing"; 7]);
+    assert_eq!(statuses(&results, "nico", LAZY), ["did-not-compile"; 4]);
     assert_eq!(score("eve"), 0, "exit(0) in the code is not a pass");
-    assert_eq!(score("flo"), 1, "the flood costs flo nothing but the bug");
+    let eve_review = student(&results, "eve")["review"].to_string();
+    assert!(
+        eve_review.contains("\"exit\"") && eve_review.contains("std::process::exit"),
+        "the review points at eve's exit: {eve_review}"
+    );
+    assert_eq!(
+        score("flo"),
+        0,
+        "the flood costs flo nothing but the bug, and the handout earns nothing"
+    );
     let flo_output: usize = results["tests"]
         .as_array()
         .unwrap()
@@ -184,66 +196,106 @@ fn each_student_gets_the_grade_their_code_deserves() {
         .unwrap()["message"]
         .to_string();
     assert!(max_message.contains("ran out of memory"), "{max_message}");
-    assert_eq!(score("mia"), 3);
-    assert_eq!(statuses(&results, "mia", QUEUE), ["missing"; 4]);
+    assert_eq!(score("mia"), 4);
+    assert_eq!(statuses(&results, "mia", QUEUE), ["missing"; 7]);
 
     let gradebook = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
     assert!(
         gradebook.starts_with("student,score,max_score,01-lazy-futures,09-bounded-channels"),
         "{gradebook}"
     );
-    assert!(gradebook.contains("\nada,7,7,3,4,\n"), "{gradebook}");
+    assert!(gradebook.contains("\nada,12,12,4,8,,\n"), "{gradebook}");
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert!(
-        junit.contains("<testsuite name=\"nico/01-lazy-futures\" tests=\"3\" failures=\"3\""),
+        junit.contains("<testsuite name=\"nico/01-lazy-futures\" tests=\"4\" failures=\"4\""),
         "{junit}"
     );
 }
 
+/// results.json without what differs between two runs of the same code: durations, and the
+/// output that holds them.
+fn comparable(out: &Path) -> Value {
+    let mut results = grades(out);
+    for test in results["tests"].as_array_mut().unwrap() {
+        test["duration_ms"] = 0.into();
+        test["output"] = "".into();
+    }
+    results
+}
+
 #[test]
-fn shards_merge_into_one_gradebook_and_gradescope_gets_one_submission() {
+fn shards_merged_equal_one_run_and_gradescope_gets_one_submission() {
     let sandbox = Sandbox::new();
     let class = tempfile::tempdir().unwrap();
     let solved = sandbox.read(&format!("solutions/{QUEUE}/src/lib.rs"));
     let broken = sandbox.read(&format!("exercises/{QUEUE}/src/lib.rs"));
     hand_in(&sandbox, class.path(), "amy", QUEUE, &solved);
     hand_in(&sandbox, class.path(), "ben", QUEUE, &broken);
+    hand_in(
+        &sandbox,
+        class.path(),
+        "cal",
+        QUEUE,
+        &format!("{solved}\n// cal's own\n"),
+    );
     let class_dir = class.path().to_str().unwrap();
-
-    for shard in ["1/2", "2/2"] {
-        let out = sandbox.path(&format!("shard-{}", &shard[..1]));
-        let run = sandbox.checker(&[
+    let grade = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
             "grade",
             class_dir,
             "--kata",
             QUEUE,
-            "--shard",
-            shard,
             "--out",
             out.to_str().unwrap(),
-        ]);
+        ];
+        args.extend(extra);
+        let run = sandbox.checker(&args);
         assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    };
+
+    let whole = sandbox.path("whole");
+    grade(&whole, &[]);
+    let mut shards = Vec::new();
+    for k in 1..=3 {
+        let out = sandbox.path(&format!("shard-{k}"));
+        grade(&out, &["--shard", &format!("{k}/3")]);
         assert_eq!(
             grades(&out)["students"].as_array().unwrap().len(),
             1,
-            "each shard grades half the class"
+            "each shard grades a third of the class"
         );
+        shards.push(out);
     }
     let merged = sandbox.path("merged");
-    let shards = [sandbox.path("shard-1"), sandbox.path("shard-2")];
-    let run = sandbox.checker(&[
-        "merge-grades",
-        shards[0].to_str().unwrap(),
-        shards[1].to_str().unwrap(),
-        "--out",
-        merged.to_str().unwrap(),
-    ]);
+    let mut args = vec!["merge-grades"];
+    args.extend(shards.iter().map(|s| s.to_str().unwrap()));
+    args.extend(["--out", merged.to_str().unwrap()]);
+    let run = sandbox.checker(&args);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        comparable(&merged),
+        comparable(&whole),
+        "three shards merged are the class graded at once"
+    );
     let gradebook = std::fs::read_to_string(merged.join("gradebook.csv")).unwrap();
+    assert_eq!(
+        gradebook,
+        std::fs::read_to_string(whole.join("gradebook.csv")).unwrap()
+    );
     assert!(
-        gradebook.contains("\namy,4,4,4,\n") && gradebook.contains("\nben,1,4,1,\n"),
+        gradebook.contains("\namy,8,8,8,,\n") && gradebook.contains("\nben,0,8,0,,\n"),
         "{gradebook}"
     );
+    // Merging a shard twice would count its students twice.
+    let twice = sandbox.checker(&[
+        "merge-grades",
+        shards[0].to_str().unwrap(),
+        shards[0].to_str().unwrap(),
+        "--out",
+        sandbox.path("twice").to_str().unwrap(),
+    ]);
+    assert_ne!(twice.code, 0);
+    assert!(twice.stderr.contains("in two shards"), "{}", twice.stderr);
 
     let gradescope = sandbox.path("results-gradescope.json");
     let one = class.path().join("amy");
@@ -261,8 +313,8 @@ fn shards_merge_into_one_gradebook_and_gradescope_gets_one_submission() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let gradescope: Value =
         serde_json::from_str(&std::fs::read_to_string(gradescope).unwrap()).unwrap();
-    assert_eq!(gradescope["score"], 4);
-    assert_eq!(gradescope["tests"].as_array().unwrap().len(), 4);
+    assert_eq!(gradescope["score"], 8);
+    assert_eq!(gradescope["tests"].as_array().unwrap().len(), 7);
     assert_eq!(gradescope["tests"][0]["status"], "passed");
 }
 
@@ -272,6 +324,7 @@ fn a_mistyped_work_dir_is_never_cleared() {
     let precious = tempfile::tempdir().unwrap();
     std::fs::write(precious.path().join("thesis.tex"), "years of work").unwrap();
     let class = tempfile::tempdir().unwrap();
+    std::fs::create_dir(class.path().join("ada")).unwrap();
     let run = sandbox.checker(&[
         "grade",
         class.path().to_str().unwrap(),
