@@ -371,3 +371,55 @@ fn truncate(text: &str, keep: usize) -> String {
         text.len() - end
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn ran(name: &str, status: TestStatus) -> TestResult {
+        TestResult {
+            name: name.into(),
+            status,
+            message: None,
+            output: String::new(),
+            duration: Duration::ZERO,
+            points: 5,
+            max_points: 5,
+            suspicious: None,
+        }
+    }
+
+    #[test]
+    fn a_test_counts_once_with_its_worst_result_and_strangers_are_ignored() {
+        let scoring = Scoring {
+            kata: "01-k".into(),
+            tests: BTreeMap::from([
+                ("fixed".to_string(), (2, Role::Earns, false)),
+                ("kept".to_string(), (1, Role::Guards, false)),
+            ]),
+        };
+        let report = CrateReport {
+            kata: "01-k".into(),
+            package: "p".into(),
+            outcome: Outcome::Failed,
+            diagnostics: None,
+            tests: vec![
+                ran("fixed", TestStatus::Passed),
+                ran("fixed", TestStatus::Passed),
+                ran("kept", TestStatus::Passed),
+                ran("kept", TestStatus::Failed),
+                ran("mine", TestStatus::Passed),
+            ],
+            lints: vec![],
+            points: 0,
+            max_points: 3,
+        };
+        let (grades, ignored) = kata_tests("ada", &scoring, Some(&report));
+        assert_eq!(grades.len(), 2);
+        let net: i64 = grades.iter().map(TestGrade::net_score).sum();
+        assert_eq!(net, 1, "2 earned, 1 lost to the broken guard");
+        assert_eq!(ignored.len(), 3, "{ignored:?}");
+        assert!(ignored.iter().any(|i| i.contains("`mine` is not a test")));
+    }
+}
