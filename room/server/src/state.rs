@@ -221,7 +221,7 @@ impl Room {
         let db = options.db.display();
         match (&loaded.room_code, options.new_room) {
             (Some(code), true) => bail!(
-                "{db} already holds a room (code {code}, {} learners): start serve without \
+                "{db} already holds a room (code {code}, learners: {}): start serve without \
                  --new-room to reopen it, or give --db another file for a new room",
                 loaded.learners.len()
             ),
