@@ -110,7 +110,11 @@ fn announce(
         None => "every kata open".to_string(),
     };
     let from = match (opened.pacing_from, opened.ignored_unlock) {
-        (PacingFrom::Given, _) => "from --unlock-through".to_string(),
+        (PacingFrom::Given, _) if args.unlock_through.is_some() => {
+            "from --unlock-through".to_string()
+        }
+        (PacingFrom::Given, _) if opened.created => "a new room".to_string(),
+        (PacingFrom::Given, _) => "--replace-pacing without --unlock-through".to_string(),
         (PacingFrom::Stored, None) => "stored in the room".to_string(),
         (PacingFrom::Stored, Some(n)) => format!(
             "stored in the room; --unlock-through {n} not used: add --replace-pacing to use it"
