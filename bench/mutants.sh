@@ -9,7 +9,10 @@
 #
 # Slow (minutes per kata), so not part of CI. Needs cargo-mutants (`cargo install cargo-mutants`).
 # Each kata is mutated in a throwaway copy of its solution and tests, never in the repository,
-# and builds into the repository's target directory so dependencies compile once. Results go to
+# and builds into the repository's target directory so dependencies compile once. In the copy
+# the solution sits in mutated/ instead of solutions/: cargo names a workspace member's build
+# output by its path in the workspace, so the mutants' builds can never pass for the real
+# solution's (they would look fresh to a later `cargo test` or `verify`). Results go to
 # target/mutants/NN-slug/ (cargo-mutants' mutants.out), and one line per kata is printed:
 #   kata  mutants  caught  timeout  missed  unviable
 set -euo pipefail
@@ -50,14 +53,14 @@ trap 'rm -rf "$scratch"' EXIT
 
 printf '%-28s %8s %7s %8s %7s %9s\n' kata mutants caught timeout missed unviable
 for kata in "${katas[@]}"; do
-  # The solution's manifest reaches the tests at ../../exercises/NN-slug/tests: keep that shape.
+  # The solution's manifest reaches the tests at ../../exercises/NN-slug/tests: keep that depth.
   copy=$scratch/$kata
-  mkdir -p "$copy/solutions" "$copy/exercises/$kata"
-  cp -R "solutions/$kata" "$copy/solutions/$kata"
-  rm -rf "$copy/solutions/$kata/accepted" "$copy/solutions/$kata/rejected"
+  mkdir -p "$copy/mutated" "$copy/exercises/$kata"
+  cp -R "solutions/$kata" "$copy/mutated/$kata"
+  rm -rf "$copy/mutated/$kata/accepted" "$copy/mutated/$kata/rejected"
   cp -R "exercises/$kata/tests" "$copy/exercises/$kata/tests"
   cp Cargo.lock "$copy/"
-  sed -e 's|^members = .*|members = ["solutions/*"]|' -e '/^default-members/d' Cargo.toml >"$copy/Cargo.toml"
+  sed -e 's|^members = .*|members = ["mutated/*"]|' -e '/^default-members/d' Cargo.toml >"$copy/Cargo.toml"
 
   out=$target/mutants/$kata
   rm -rf "$out"

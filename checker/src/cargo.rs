@@ -1,6 +1,7 @@
 //! Talking to cargo: building test binaries (with clippy's lints where a kata asks), read through cargo's
 //! machine-readable output.
 
+use crate::process::Group;
 use anyhow::{anyhow, Context, Result};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -152,11 +153,11 @@ async fn run_cargo(mut cmd: Command, root: &Path, mut progress: impl FnMut(&str)
     cmd.current_dir(root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().context("cannot start cargo")?;
-    let mut stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
-    let mut stderr = BufReader::new(child.stderr.take().expect("piped")).lines();
+        .stderr(Stdio::piped());
+    // A group of its own: cargo, rustc and build scripts all stop when the checker does.
+    let mut child = Group::spawn(cmd).context("cannot start cargo")?;
+    let mut stdout = BufReader::new(child.stdout().expect("piped")).lines();
+    let mut stderr = BufReader::new(child.stderr().expect("piped")).lines();
 
     let mut build = Build {
         packages: HashMap::new(),

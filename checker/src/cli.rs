@@ -41,9 +41,12 @@ pub enum Command {
     /// Restore a kata's original code; yours is kept as a backup
     Reset {
         kata: Option<String>,
-        /// Bring back the code from the newest backup instead
+        /// Bring your code back instead: your newest backup, or backup N as --list numbers them
+        #[arg(long, value_name = "N", conflicts_with = "list")]
+        undo: Option<Option<usize>>,
+        /// List the kata's backups, newest first
         #[arg(long)]
-        undo: bool,
+        list: bool,
     },
     /// Katas done, points, hints used and solutions revealed
     Progress {

@@ -4,6 +4,7 @@ use crate::repo::Repo;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -23,7 +24,9 @@ pub struct Metadata {
     pub difficulty: Difficulty,
     #[serde(default)]
     pub tags: Vec<String>,
-    pub timeout_secs: Option<u64>,
+    /// Seconds a test process may run; 0 would time out every test, so it cannot be written.
+    #[serde(default, deserialize_with = "at_least_one_second")]
+    pub timeout_secs: Option<NonZeroU64>,
     pub on_timeout: Option<String>,
     #[serde(default)]
     pub clippy_lints: Vec<String>,
@@ -32,6 +35,17 @@ pub struct Metadata {
     /// Every test of the kata, with its points. `verify` proves this list is complete.
     pub tests: BTreeMap<String, u32>,
     pub untouched: Untouched,
+}
+
+fn at_least_one_second<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<NonZeroU64>, D::Error> {
+    let secs = u64::deserialize(deserializer)?;
+    NonZeroU64::new(secs).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(
+            "timeout_secs must be at least 1: with 0 every test would time out",
+        )
+    })
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -84,7 +98,11 @@ impl Kata {
     }
 
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.meta.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS))
+        Duration::from_secs(
+            self.meta
+                .timeout_secs
+                .map_or(DEFAULT_TIMEOUT_SECS, NonZeroU64::get),
+        )
     }
 
     pub fn max_points(&self) -> u32 {

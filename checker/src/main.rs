@@ -1,5 +1,8 @@
 //! The kata checker: runs a kata's tests, tracks progress, gives hints and reveals solutions.
 
+#[macro_use]
+mod screen;
+mod backups;
 mod cargo;
 mod cli;
 mod commands;
@@ -8,13 +11,14 @@ mod exit;
 mod grading;
 mod kata;
 mod kept_fixes;
-mod limits;
+mod launch;
 mod process;
 mod progress;
 mod repo;
 mod report;
 mod room;
 mod runner;
+mod sanitize;
 mod scratch;
 mod snapshots;
 mod style;
@@ -23,7 +27,7 @@ mod terminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    if let Some(err) = limits::exec_if_asked() {
+    if let Some(err) = launch::exec_if_asked() {
         style::print_error(&err);
         return exit::ERROR.into();
     }

@@ -87,6 +87,9 @@ pub struct KataProgress {
     /// The one line that says why the latest run failed, for the workshop room.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<String>,
+    /// The learner moved on (`n` in watch) before it passed; the next run of it clears this.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +128,7 @@ impl KataProgress {
 
     pub fn record(&mut self, report: &CrateReport) {
         let now = unix_now();
+        self.skipped = false;
         self.attempts += 1;
         self.last_outcome = Some(report.outcome);
         self.points = report.points;
@@ -238,9 +242,19 @@ impl Store {
 
     /// Moves a corrupt file out of the way, keeping it, and explains.
     fn set_aside(&self, path: &Path, why: &str) -> anyhow::Error {
-        let kept = self.dir.join(format!("{FILE}.corrupt-{}", unix_now()));
-        match fs::rename(path, &kept) {
-            Ok(()) => anyhow::anyhow!(
+        // Under the lock, so no other checker picks the same name; never overwrite an older one.
+        let stamp = unix_now();
+        let free = (1..1000)
+            .map(|n| match n {
+                1 => self.dir.join(format!("{FILE}.corrupt-{stamp}")),
+                n => self.dir.join(format!("{FILE}.corrupt-{stamp}-{n}")),
+            })
+            .find(|p| !p.exists());
+        let moved = free
+            .ok_or_else(|| std::io::Error::other("every name for the copy is taken"))
+            .and_then(|kept| fs::rename(path, &kept).map(|()| kept));
+        match moved {
+            Ok(kept) => anyhow::anyhow!(
                 "the progress file {} was unreadable ({why}); it was kept as {} and the next command starts afresh",
                 path.display(),
                 kept.display()
@@ -254,14 +268,34 @@ impl Store {
 
     fn write(&self, progress: &Progress) -> Result<()> {
         let path = self.path();
+        self.remove_stale_temporaries();
         let tmp = self.dir.join(format!("{FILE}.tmp-{}", std::process::id()));
         let mut json = serde_json::to_vec_pretty(progress)?;
         json.push(b'\n');
-        let mut file =
-            File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-        file.write_all(&json)?;
-        file.sync_all()?;
-        fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))?;
-        Ok(())
+        let written = File::create(&tmp)
+            .and_then(|mut file| file.write_all(&json).and_then(|()| file.sync_all()))
+            .and_then(|()| fs::rename(&tmp, &path));
+        written.map_err(|err| {
+            let _ = fs::remove_file(&tmp);
+            anyhow::anyhow!(
+                "cannot save your progress to {} ({err}): this change was not recorded, and the \
+                 file still holds what it held before",
+                path.display()
+            )
+        })
+    }
+
+    /// Temporary files of writers that were killed mid-write. Called under the lock, so no
+    /// writer is using one.
+    fn remove_stale_temporaries(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let prefix = format!("{FILE}.tmp-");
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 }

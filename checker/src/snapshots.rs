@@ -2,11 +2,10 @@
 //!
 //! The first time the checker sees a kata it keeps a snapshot of its sources, tests and manifest
 //! in `.kata/originals/` (from git's last commit when the kata is tracked, so edits made before
-//! that first run do not count as original). `reset` restores `src/` from there, after moving the
-//! learner's `src/` to `.kata/backups/`: nothing a learner wrote is ever deleted.
+//! that first run do not count as original). `reset` restores `src/` from there (see backups).
 
+use crate::backups::{read_tree, Tree};
 use crate::kata::Kata;
-use crate::progress::unix_now;
 use crate::repo::Repo;
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
@@ -33,10 +32,6 @@ impl Snapshots {
 
     fn original_dir(&self, kata: &Kata) -> PathBuf {
         self.repo.state_dir().join("originals").join(&kata.name)
-    }
-
-    fn backups_dir(&self, kata: &Kata) -> PathBuf {
-        self.repo.state_dir().join("backups").join(&kata.name)
     }
 
     /// Takes the snapshot of every kata that has none yet, or whose tests changed in git since
@@ -157,8 +152,8 @@ impl Snapshots {
             .collect()
     }
 
-    /// Puts the original `src/` back; the learner's `src/` is moved to a new backup first.
-    pub fn reset(&self, kata: &Kata) -> Result<PathBuf> {
+    /// The kata's `src/` as shipped.
+    pub fn original_src(&self, kata: &Kata) -> Result<Tree> {
         let original = self.original_dir(kata).join("src");
         if !original.is_dir() {
             bail!(
@@ -166,49 +161,7 @@ impl Snapshots {
                 kata.name
             );
         }
-        let backup = self.back_up(kata)?;
-        copy_tree(&original, &kata.exercise_dir.join("src"))?;
-        Ok(backup)
-    }
-
-    /// Brings back the newest backup; the current `src/` becomes a backup in turn.
-    pub fn undo_reset(&self, kata: &Kata) -> Result<PathBuf> {
-        let newest = self
-            .backups(kata)
-            .pop()
-            .with_context(|| format!("{} has no backups to bring back", kata.name))?;
-        self.back_up(kata)?;
-        copy_tree(&newest.join("src"), &kata.exercise_dir.join("src"))?;
-        Ok(newest)
-    }
-
-    /// The backups of a kata, oldest first.
-    fn backups(&self, kata: &Kata) -> Vec<PathBuf> {
-        let dir = self.backups_dir(kata);
-        let mut backups: Vec<PathBuf> = match fs::read_dir(&dir) {
-            Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-            Err(_) => Vec::new(),
-        };
-        backups.sort();
-        backups
-    }
-
-    /// Moves the learner's `src/` into a new, uniquely named backup folder.
-    fn back_up(&self, kata: &Kata) -> Result<PathBuf> {
-        let dir = self.backups_dir(kata);
-        fs::create_dir_all(&dir)?;
-        let stamp = unix_now();
-        let backup = (0..)
-            .map(|n| dir.join(format!("{stamp}-{n:03}")))
-            .find(|p| fs::create_dir(p).is_ok())
-            .expect("some backup name is free");
-        let src = kata.exercise_dir.join("src");
-        if src.exists() {
-            fs::rename(&src, backup.join("src")).with_context(|| {
-                format!("cannot move {} to {}", src.display(), backup.display())
-            })?;
-        }
-        Ok(backup)
+        read_tree(&original)
     }
 }
 

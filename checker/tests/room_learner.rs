@@ -1,6 +1,8 @@
 //! The learner's side of a workshop room: joining, results reaching the room in the background,
 //! catching up after the room was down, and the instructor's pacing in `list` and `watch`.
 
+#![cfg(unix)]
+
 #[path = "../../room/server/tests/room_util/mod.rs"]
 mod room_util;
 mod util;

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 pub fn doctor(workspace: &Workspace, no_build: bool) -> Result<ExitCode> {
     let root = &workspace.repo.root;
-    println!(
+    outln!(
         "Checking this machine for the workshop ({})",
         root.display()
     );
@@ -117,22 +117,22 @@ impl Report {
             Status::Warn => self.warned += 1,
             Status::Pass => {}
         }
-        println!("  {mark} {:<22} {}", check.name, check.detail);
+        outln!("  {mark} {:<22} {}", check.name, check.detail);
         if let Some(fix) = check.fix {
-            println!("    {:<22} {} {fix}", "", "fix:".bold());
+            outln!("    {:<22} {} {fix}", "", "fix:".bold());
         }
     }
 
     fn finish(self) -> ExitCode {
-        println!();
+        outln!();
         if self.failed == 0 {
             let note = match self.warned {
                 0 => String::new(),
                 n => format!(" ({n} warning{})", if n == 1 { "" } else { "s" }),
             };
-            println!("{}{note}", "Ready for the workshop.".green().bold());
+            outln!("{}{note}", "Ready for the workshop.".green().bold());
         } else {
-            println!(
+            outln!(
                 "{}",
                 format!("Not ready: {} check(s) need attention.", self.failed)
                     .red()

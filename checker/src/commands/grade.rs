@@ -128,7 +128,7 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     outputs::print_summary(&results);
-    println!(
+    outln!(
         "\n{} in {} ({} similar pairs)",
         "results".bold(),
         args.out.display(),
@@ -155,6 +155,6 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<ExitCode> {
         std::fs::copy(&similarity, out.join("similarity.csv"))?;
     }
     outputs::print_summary(&merged);
-    println!("\n{} in {}", "merged results".bold(), out.display());
+    outln!("\n{} in {}", "merged results".bold(), out.display());
     Ok(exit::SUCCESS.into())
 }

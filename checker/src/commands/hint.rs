@@ -10,7 +10,7 @@ pub fn hint(workspace: &Workspace, name: Option<&str>) -> Result<ExitCode> {
     let kata = workspace.kata(name)?;
     let hints = &kata.meta.hints;
     if hints.is_empty() {
-        println!("{} has no hints.", kata.name);
+        outln!("{} has no hints.", kata.name);
         return Ok(exit::SUCCESS.into());
     }
     let shown = workspace.store.update(|p| {
@@ -18,13 +18,13 @@ pub fn hint(workspace: &Workspace, name: Option<&str>) -> Result<ExitCode> {
         record.hints_shown = (record.hints_shown + 1).min(hints.len());
         record.hints_shown
     })?;
-    println!(
+    outln!(
         "{}",
         format!("Hint {shown} of {} for {}:", hints.len(), kata.name).bold()
     );
-    println!("{}", hints[shown - 1].trim_end());
+    crate::screen::print_indented(hints[shown - 1].trim_end(), 0);
     if shown == hints.len() {
-        println!(
+        outln!(
             "{}",
             "That was the last hint. `cargo kata solution` shows the reference solution.".dimmed()
         );

@@ -50,14 +50,14 @@ pub fn join(workspace: &Workspace, url: &str, code: &str, name: &str) -> Result<
     let name = membership.name.clone();
     workspace.store.update(|p| p.room = Some(membership))?;
     sync::nudge(&workspace.repo, &workspace.store);
-    println!(
+    outln!(
         "{} Joined the room at {} as {}. From now on your results reach it in the background.",
         "✓".green().bold(),
         url,
         name.bold()
     );
     if let Some(last) = joined.pacing.unlocked_through {
-        println!("  The instructor has opened katas 1 to {last} so far.");
+        outln!("  The instructor has opened katas 1 to {last} so far.");
     }
     Ok(exit::SUCCESS.into())
 }
@@ -65,11 +65,11 @@ pub fn join(workspace: &Workspace, url: &str, code: &str, name: &str) -> Result<
 pub fn leave(workspace: &Workspace) -> Result<ExitCode> {
     let left = workspace.store.update(|p| p.room.take())?;
     match left {
-        Some(room) => println!(
+        Some(room) => outln!(
             "Left the room at {}: your results stay on this machine from now on.",
             room.url
         ),
-        None => println!("You are not in a room: nothing to leave."),
+        None => outln!("You are not in a room: nothing to leave."),
     }
     Ok(exit::SUCCESS.into())
 }

@@ -5,6 +5,7 @@ use crate::exit;
 use crate::kata::Difficulty;
 use crate::progress::Status;
 use crate::report::json;
+use crate::screen;
 use anyhow::Result;
 use colored::Colorize;
 use serde::Serialize;
@@ -22,6 +23,8 @@ struct Row<'a> {
     status: Status,
     /// Not opened yet by the workshop room's instructor.
     locked: bool,
+    /// The learner moved on from it before it passed.
+    skipped: bool,
     current: bool,
     attempts: u32,
     hints_shown: usize,
@@ -50,6 +53,7 @@ pub fn list(workspace: &Workspace, as_json: bool) -> Result<ExitCode> {
                 tags: &kata.meta.tags,
                 status: record.status(),
                 locked: progress.is_locked(kata.meta.order),
+                skipped: record.skipped && !record.status().is_done(),
                 current: kata.name == current,
                 attempts: record.attempts,
                 hints_shown: record.hints_shown,
@@ -63,7 +67,7 @@ pub fn list(workspace: &Workspace, as_json: bool) -> Result<ExitCode> {
     } else {
         print_table(&rows);
         if let Some(room) = &progress.room {
-            println!("\n{}", super::progress::room_line(room).dimmed());
+            outln!("\n{}", super::progress::room_line(room).dimmed());
         }
     }
     Ok(exit::SUCCESS.into())
@@ -71,29 +75,40 @@ pub fn list(workspace: &Workspace, as_json: bool) -> Result<ExitCode> {
 
 fn print_table(rows: &[Row]) {
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
-    println!(
-        "    {:<width$}  {:<5} {:<8} {:<23} {:>6}  title",
+    let screen = screen::width();
+    // On a narrow terminal each title takes a line of its own below its row.
+    let before_title = width + 53;
+    let narrow = screen.is_some_and(|columns| columns < before_title + 20);
+    let header = format!(
+        "    {:<width$}  {:<5} {:<8} {:<23} {:>6}  ",
         "kata", "id", "level", "status", "points"
     );
+    if narrow {
+        outln!("{}", header.trim_end());
+    } else {
+        outln!("{header}title");
+    }
     let mut module = "";
     for row in rows {
         if row.module != module {
             module = row.module;
-            println!("{}", module.cyan().bold());
+            outln!("{}", module.cyan().bold());
         }
         let marker = if row.current {
             "▶".cyan().bold()
         } else {
             " ".normal()
         };
-        let label = if row.locked && !row.status.is_done() {
-            "locked"
-        } else {
-            row.status.label()
+        let open = !row.locked || row.status.is_done();
+        let label = match () {
+            _ if !open => "locked",
+            _ if row.skipped && row.status == Status::NotStarted => "skipped",
+            _ if row.skipped => "skipped (failing)",
+            _ => row.status.label(),
         };
         let status = format!("{label:<23}");
         let status = match row.status {
-            _ if row.locked && !row.status.is_done() => status.dimmed(),
+            _ if !open || row.skipped => status.dimmed(),
             Status::NotStarted => status.dimmed(),
             Status::Failing => status.yellow(),
             Status::Passed => status.green(),
@@ -101,9 +116,26 @@ fn print_table(rows: &[Row]) {
         };
         let level = format!("{:?}", row.difficulty).to_lowercase();
         let points = format!("{}/{}", row.points, row.max_points);
-        println!(
-            "  {marker} {:<width$}  {:<5} {:<8} {status} {points:>6}  {}",
-            row.name, row.id, level, row.title
+        let start = format!(
+            "  {marker} {:<width$}  {:<5} {:<8} {status} {points:>6}  ",
+            row.name, row.id, level
         );
+        // The title wraps under itself: every column before it is as wide on every row.
+        if narrow {
+            outln!("{}", start.trim_end());
+            for line in screen::wrap(row.title, screen, "      ", "      ") {
+                outln!("{}", line.dimmed());
+            }
+        } else {
+            let indent = " ".repeat(before_title);
+            let title = screen::wrap(row.title, screen, &indent, &indent);
+            for (index, line) in title.iter().enumerate() {
+                if index == 0 {
+                    outln!("{start}{}", line.trim_start());
+                } else {
+                    outln!("{line}");
+                }
+            }
+        }
     }
 }

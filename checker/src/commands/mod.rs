@@ -42,7 +42,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run { kata, json } => run::run(&workspace, kata.as_deref(), json),
         Command::Hint { kata } => hint::hint(&workspace, kata.as_deref()),
         Command::Solution { kata, yes } => solution::solution(&workspace, kata.as_deref(), yes),
-        Command::Reset { kata, undo } => reset::reset(&workspace, kata.as_deref(), undo),
+        Command::Reset { kata, undo, list } => {
+            reset::reset(&workspace, kata.as_deref(), undo, list)
+        }
         Command::Progress { json } => progress::progress(&workspace, json),
         Command::Verify {
             katas,
@@ -161,15 +163,43 @@ impl Workspace {
     }
 }
 
-/// Runs `work` until it finishes or the learner presses Ctrl-C. Dropping the work on Ctrl-C
-/// kills the test processes and cargo with it, so nothing is left running.
+/// Runs `work` until it finishes or the checker is asked to stop. Dropping the work kills the
+/// test processes and cargo with it (each runs in a group that dies with its handle), so nothing
+/// is left running.
 pub fn until_interrupted<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     runtime()?.block_on(async {
         tokio::select! {
             result = work => result,
-            _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted"),
+            signal = interrupted() => anyhow::bail!("interrupted ({signal})"),
         }
     })
+}
+
+/// Resolves when the checker is asked to stop, with the signal's name: Ctrl-C; on Unix also
+/// SIGTERM (a service manager, `kill`) and SIGHUP (the terminal was closed).
+pub async fn interrupted() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let wait_for = |kind: SignalKind| async move {
+            match signal(kind) {
+                Ok(mut stream) => stream.recv().await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = wait_for(SignalKind::interrupt()) => "Ctrl-C",
+            _ = wait_for(SignalKind::terminate()) => "SIGTERM",
+            _ = wait_for(SignalKind::hangup()) => "SIGHUP",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        "Ctrl-C"
+    }
 }
 
 /// A runtime for the async parts (cargo, test processes): one thread is plenty for waiting.

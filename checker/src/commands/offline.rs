@@ -69,7 +69,7 @@ fn prepare(root: &Path) -> Result<ExitCode> {
     // Checked before downloading anything, so a config we cannot extend costs nothing.
     let after = with_block(&before).with_context(|| format!("in {}", path.display()))?;
 
-    println!(
+    outln!(
         "Copying every dependency into {VENDOR_DIR}/ (cargo vendor; this downloads them once)..."
     );
     // `cargo vendor` ignores [source] replacements unless told otherwise, so running it again
@@ -113,17 +113,15 @@ fn prepare(root: &Path) -> Result<ExitCode> {
     } else {
         "is now"
     };
-    println!(
+    outln!(
         "✔ {VENDOR_DIR}/ holds {crates} crates ({})",
         megabytes(bytes)
     );
-    println!("✔ .cargo/config.toml {status} pointing cargo at {VENDOR_DIR}/ (a marked block)");
-    println!();
-    println!("This repository now builds with no network. To hand it to learners, copy the whole");
-    println!(
-        "folder, hidden .cargo/ included (target/ is not needed); they need a Rust toolchain."
-    );
-    println!("Check a machine with `cargo kata doctor`; undo with `cargo kata offline --undo`.");
+    outln!("✔ .cargo/config.toml {status} pointing cargo at {VENDOR_DIR}/ (a marked block)");
+    outln!();
+    outln!("This repository now builds with no network. To hand it to learners, copy the whole");
+    outln!("folder, hidden .cargo/ included (target/ is not needed); they need a Rust toolchain.");
+    outln!("Check a machine with `cargo kata doctor`; undo with `cargo kata offline --undo`.");
     Ok(exit::SUCCESS.into())
 }
 
@@ -132,18 +130,18 @@ fn undo_offline(root: &Path) -> Result<ExitCode> {
     let before = read_config(&path)?;
     let Some(after) = without_block(&before).with_context(|| format!("in {}", path.display()))?
     else {
-        println!(
+        outln!(
             "Nothing to undo: .cargo/config.toml has no `cargo kata offline` block, so cargo \
              already downloads from crates.io."
         );
         return Ok(exit::SUCCESS.into());
     };
     write_config(&path, &after)?;
-    println!("✔ cargo downloads from crates.io again (the block is gone from .cargo/config.toml)");
+    outln!("✔ cargo downloads from crates.io again (the block is gone from .cargo/config.toml)");
     let vendor = root.join(VENDOR_DIR);
     if vendor.is_dir() {
         let (_, bytes) = vendor_size(&vendor);
-        println!(
+        outln!(
             "  {VENDOR_DIR}/ is left in place ({}): delete it when you no longer need it",
             megabytes(bytes)
         );

@@ -60,29 +60,31 @@ pub fn progress(workspace: &Workspace, as_json: bool) -> Result<ExitCode> {
         .checked_div(summary.total)
         .unwrap_or(0);
     let bar = format!("{}{}", "█".repeat(filled), "░".repeat(width - filled));
-    println!(
+    outln!(
         "{} {}/{} katas done",
         bar.green(),
         summary.done,
         summary.total
     );
-    println!(
+    outln!(
         "points              {}/{}",
-        summary.points, summary.max_points
+        summary.points,
+        summary.max_points
     );
-    println!("hints used          {}", summary.hints_shown);
-    println!("solutions revealed  {}", summary.solutions_revealed);
-    println!("current kata        {}", summary.current);
+    outln!("hints used          {}", summary.hints_shown);
+    outln!("solutions revealed  {}", summary.solutions_revealed);
+    outln!("current kata        {}", summary.current);
     if let Some(room) = &progress.room {
-        println!("room                {}", room_line(room));
+        outln!("room                {}", room_line(room));
         if room.has_unsent(progress.revision) {
             let why = room.last_error.as_deref().unwrap_or("sending now");
-            println!("                    results not in the room yet: {why}");
+            outln!("                    results not in the room yet: {why}");
             if why.starts_with(crate::room::client::REFUSED) {
-                println!(
+                outln!(
                     "                    ask the instructor for the room's code, then run \
                      `cargo kata join {} --code CODE --name \"{}\"` again",
-                    room.url, room.name
+                    room.url,
+                    room.name
                 );
             }
         }

@@ -17,7 +17,7 @@ pub fn solution(workspace: &Workspace, name: Option<&str>, yes: bool) -> Result<
     let kata = workspace.kata(name)?;
     let passed = workspace.store.load()?.kata(&kata.name).status().is_done();
     if !passed && !yes && !confirmed(kata)? {
-        println!("Not revealed. `cargo kata hint` may be enough.");
+        outln!("Not revealed. `cargo kata hint` may be enough.");
         return Ok(exit::SUCCESS.into());
     }
     if !passed {
@@ -27,10 +27,10 @@ pub fn solution(workspace: &Workspace, name: Option<&str>, yes: bool) -> Result<
     }
     let diff = diff_sources(kata)?;
     if diff.is_empty() {
-        println!("Your code is the same as the reference solution.");
+        outln!("Your code is the same as the reference solution.");
     }
     for line in diff.lines() {
-        println!("{}", color_line(line));
+        outln!("{}", color_line(line));
     }
     show_notes(kata)?;
     Ok(exit::SUCCESS.into())
@@ -43,8 +43,8 @@ fn show_notes(kata: &Kata) -> Result<()> {
     let path = kata.solution_dir.join("NOTES.md");
     match std::fs::read_to_string(&path) {
         Ok(notes) => {
-            println!("\n{}\n", format!("Notes on {}", kata.name).bold());
-            println!("{}", notes.trim_end());
+            outln!("\n{}\n", format!("Notes on {}", kata.name).bold());
+            outln!("{}", notes.trim_end());
             Ok(())
         }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -59,7 +59,7 @@ fn confirmed(kata: &Kata) -> Result<bool> {
             kata.name
         );
     }
-    print!("{} has not passed yet. Reveal the reference solution? It is recorded in your progress. [y/N] ", kata.name);
+    out!("{} has not passed yet. Reveal the reference solution? It is recorded in your progress. [y/N] ", kata.name);
     std::io::stdout().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;

@@ -1,11 +1,12 @@
 //! `watch`: the learner loop. Runs the current kata on every save, moves on when it passes, and
 //! takes single keys for a hint, the list, a re-run, the next kata, or quitting.
 
-use super::{hint, list, run, runtime, Workspace};
+use super::{hint, interrupted, list, run, runtime, Workspace};
 use crate::kata::Kata;
 use crate::report::terminal::{self as report, Terminal};
 use crate::room::sync;
-use crate::terminal::{self, KeyMode};
+use crate::screen;
+use crate::terminal::{self, Key, KeyMode};
 use crate::{exit, style};
 use anyhow::{Context, Result};
 use colored::Colorize;
@@ -21,7 +22,7 @@ const SETTLE: Duration = Duration::from_millis(150);
 const ROOM_TICK: Duration = Duration::from_secs(3);
 
 enum Next {
-    Run { clear: bool },
+    Run,
     Quit,
 }
 
@@ -57,31 +58,32 @@ async fn watch_loop(workspace: &Workspace) -> Result<ExitCode> {
         .watch(&workspace.repo.exercises(), RecursiveMode::Recursive)
         .context("cannot watch the exercises folder")?;
 
-    let mut clear = true;
+    // Shown at the top of the next screen, so it is not scrolled away by the next kata's output.
+    let mut banner: Option<String> = None;
     loop {
         let progress = workspace.store.load()?;
         let kata = workspace.current(&progress);
-        if clear {
-            print!("\x1b[2J\x1b[H");
+        out!("\x1b[2J\x1b[H");
+        if let Some(line) = banner.take() {
+            outln!("{line}\n");
         }
         report::header(kata);
         if progress.is_locked(kata.meta.order) {
-            println!(
+            outln!(
                 "{} The instructor has not opened this kata yet. It starts by itself when they do.",
                 "🔒".bold()
             );
-            println!("\n{}", "[l] list · [n] next kata · [q] quit".dimmed());
-            match wait_for_input(workspace, kata, &mut keys, &mut changes).await? {
-                Next::Run { clear: c } => clear = c,
-                Next::Quit => return Ok(exit::SUCCESS.into()),
+            footer(&["[l] list", "[n] next kata", "[q] quit"]);
+            match wait_for_input(workspace, kata, &mut keys, &mut changes, false).await? {
+                Next::Run => continue,
+                Next::Quit => return goodbye(workspace),
             }
-            continue;
         }
         let mut reporter = Terminal::new();
         let check = run::check_exercise(workspace, kata, style::color_enabled(), &mut reporter);
         let report = tokio::select! {
             report = check => report,
-            _ = tokio::signal::ctrl_c() => return Ok(exit::SUCCESS.into()),
+            _ = interrupted() => return goodbye(workspace),
         };
         sync::nudge(&workspace.repo, &workspace.store);
         // A check that could not run (a file missing mid-save, say) is shown, and the loop goes
@@ -99,32 +101,73 @@ async fn watch_loop(workspace: &Workspace) -> Result<ExitCode> {
         if passed {
             match move_on(workspace, kata)? {
                 Some(next) => {
-                    println!(
-                        "\n{} {} passed! On to {}.\n",
+                    banner = Some(format!(
+                        "{} {} passed! On to {}.",
                         "✓".green().bold(),
                         kata.name,
                         next.name.bold()
-                    );
-                    clear = false;
+                    ));
                     continue;
                 }
                 None => {
-                    println!("\n{} Every kata passes. Well done!", "✓".green().bold());
+                    outln!("\n{} Every kata passes. Well done!", "✓".green().bold());
                     return Ok(exit::SUCCESS.into());
                 }
             }
         }
         warn_if_room_unreachable(workspace)?;
-        println!(
-            "\n{}",
-            "Save a file to run again · [h] hint · [l] list · [r] run · [n] next kata · [q] quit"
-                .dimmed()
-        );
-        match wait_for_input(workspace, kata, &mut keys, &mut changes).await? {
-            Next::Run { clear: c } => clear = c,
-            Next::Quit => return Ok(exit::SUCCESS.into()),
+        footer(&[
+            "Save a file to run again",
+            "[h] hint",
+            "[l] list",
+            "[r] run",
+            "[n] next kata",
+            "[q] quit",
+        ]);
+        match wait_for_input(workspace, kata, &mut keys, &mut changes, true).await? {
+            Next::Run => {}
+            Next::Quit => return goodbye(workspace),
         }
     }
+}
+
+/// The keys line, fitted to the terminal: it breaks between items, never inside one.
+fn footer(items: &[&str]) {
+    let width = screen::width().unwrap_or(usize::MAX);
+    let mut line = String::new();
+    outln!();
+    for item in items {
+        if !line.is_empty() && line.chars().count() + 3 + item.chars().count() > width {
+            outln!("{}", line.dimmed());
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push_str(" · ");
+        }
+        line.push_str(item);
+    }
+    outln!("{}", line.dimmed());
+}
+
+/// Leaving says where the learner is, so the next session starts in the right place.
+fn goodbye(workspace: &Workspace) -> Result<ExitCode> {
+    let progress = workspace.store.load()?;
+    let katas = &workspace.catalogue.katas;
+    let done = katas
+        .iter()
+        .filter(|k| progress.kata(&k.name).status().is_done())
+        .count();
+    let current = workspace.current(&progress);
+    outln!();
+    screen::print_indented(
+        &format!(
+            "{done} of {} katas done; next up: {}. `cargo kata` picks up there.",
+            katas.len(),
+            current.name
+        ),
+        0,
+    );
+    Ok(exit::SUCCESS.into())
 }
 
 /// One line when the workshop room has not heard the learner's results: they are kept and sent
@@ -133,11 +176,11 @@ fn warn_if_room_unreachable(workspace: &Workspace) -> Result<()> {
     let progress = workspace.store.load()?;
     if let Some(room) = &progress.room {
         if let Some(why) = &room.last_error {
-            println!(
-                "\n{} {}",
-                "room:".yellow(),
-                format!("your results have not reached the room yet: {why}. They are kept, and sent when it answers.").dimmed()
-            );
+            let text = format!("your results have not reached the room yet: {why}. They are kept, and sent when it answers.");
+            outln!();
+            for line in screen::wrap(&text, screen::width(), "room: ", "      ") {
+                outln!("{}", line.dimmed());
+            }
         }
     }
     Ok(())
@@ -168,12 +211,21 @@ fn move_on<'a>(workspace: &'a Workspace, kata: &Kata) -> Result<Option<&'a Kata>
 async fn wait_for_input(
     workspace: &Workspace,
     kata: &Kata,
-    keys: &mut mpsc::UnboundedReceiver<char>,
+    keys: &mut mpsc::UnboundedReceiver<Key>,
     changes: &mut mpsc::UnboundedReceiver<PathBuf>,
+    after_a_run: bool,
 ) -> Result<Next> {
-    // Changes made while the last run was under way are already part of it.
-    while changes.try_recv().is_ok() {}
     let was_locked = workspace.store.load()?.is_locked(kata.meta.order);
+    // A change that arrived while the tests ran may have come after the build read the file:
+    // the result on screen could be stale, so run again.
+    let mut changed_during_run = false;
+    while let Ok(path) = changes.try_recv() {
+        changed_during_run |= is_kata_change(kata, &path);
+    }
+    if after_a_run && changed_during_run && !was_locked {
+        settle(changes).await;
+        return Ok(Next::Run);
+    }
     let mut room_tick = tokio::time::interval(ROOM_TICK);
     loop {
         tokio::select! {
@@ -184,45 +236,61 @@ async fn wait_for_input(
                     sync::nudge(&workspace.repo, &workspace.store);
                 }
                 if was_locked && !workspace.store.load()?.is_locked(kata.meta.order) {
-                    return Ok(Next::Run { clear: true });
+                    return Ok(Next::Run);
                 }
             }
             Some(path) = changes.recv() => {
-                if is_kata_source(kata, &path) && !was_locked {
+                if is_kata_change(kata, &path) && !was_locked {
                     settle(changes).await;
-                    return Ok(Next::Run { clear: true });
+                    return Ok(Next::Run);
                 }
             }
             key = keys.recv() => match key {
-                Some('h') => {
-                    println!();
+                Some(Key::Char('h')) => {
+                    outln!();
                     hint::hint(workspace, Some(&kata.name))?;
                 }
-                Some('l') => {
-                    println!();
+                Some(Key::Char('l')) => {
+                    outln!();
                     list::list(workspace, false)?;
                 }
-                Some('r') => return Ok(Next::Run { clear: true }),
-                Some('n') => {
+                Some(Key::Char('r')) => return Ok(Next::Run),
+                Some(Key::Char('n')) => {
+                    let katas = &workspace.catalogue.katas;
                     let index = workspace.catalogue.index_of(&kata.name).unwrap_or(0);
-                    let next = &workspace.catalogue.katas[(index + 1) % workspace.catalogue.katas.len()];
-                    workspace.store.update(|p| p.current = Some(next.name.clone()))?;
-                    return Ok(Next::Run { clear: true });
+                    let next = &katas[(index + 1) % katas.len()];
+                    workspace.store.update(|p| {
+                        if !p.kata(&kata.name).status().is_done() {
+                            p.kata_mut(&kata.name).skipped = true;
+                        }
+                        p.current = Some(next.name.clone());
+                    })?;
+                    return Ok(Next::Run);
                 }
-                Some('q') | None => return Ok(Next::Quit),
-                Some(_) => {}
+                Some(Key::Char('q') | Key::Stop) | None => return Ok(Next::Quit),
+                Some(Key::Char(_)) => {}
             },
-            _ = tokio::signal::ctrl_c() => return Ok(Next::Quit),
+            _ = interrupted() => return Ok(Next::Quit),
         }
     }
 }
 
-/// Source files of the kata: not editor swap files, not build output.
-fn is_kata_source(kata: &Kata, path: &Path) -> bool {
-    let in_kata = path.starts_with(&kata.exercise_dir)
-        && !path.components().any(|c| c.as_os_str() == "target");
+/// A change to the kata's sources: a file or a whole folder (a `reset` swaps `src/` in one
+/// rename), but not build output or an editor's swap and backup files.
+fn is_kata_change(kata: &Kata, path: &Path) -> bool {
+    let Ok(inside) = path.strip_prefix(&kata.exercise_dir) else {
+        return false;
+    };
+    if inside.components().any(|c| c.as_os_str() == "target") {
+        return false;
+    }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    in_kata && (name.ends_with(".rs") || name == "Cargo.toml")
+    let editor_litter = name.starts_with(".#")
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name == "4913";
+    !editor_litter
 }
 
 /// Lets a burst of writes from an editor finish.

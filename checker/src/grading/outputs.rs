@@ -218,7 +218,7 @@ pub fn print_summary(results: &ClassResults) {
     for (kata, _) in &results.katas {
         let _ = write!(header, " {:>5}", &kata[..2.min(kata.len())]);
     }
-    println!("{}", header.bold());
+    outln!("{}", header.bold());
     for student in &results.students {
         let mut line = format!(
             "{:<width$} {:>9}",
@@ -240,12 +240,12 @@ pub fn print_summary(results: &ClassResults) {
                 }
             );
         }
-        println!("{line}");
+        outln!("{line}");
         for file in &student.tampered {
-            println!("  {} {file}", "tampered:".red().bold());
+            outln!("  {} {file}", "tampered:".red().bold());
         }
         for problem in &student.problems {
-            println!("  {} {problem}", "problem:".yellow().bold());
+            outln!("  {} {problem}", "problem:".yellow().bold());
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::events::{CrateReport, Event, Outcome, Reporter, TestResult, TestStatus};
 use crate::kata::Kata;
+use crate::screen;
 use colored::Colorize;
 use std::io::{IsTerminal, Write};
 
@@ -43,7 +44,9 @@ impl Reporter for Terminal {
         match event {
             Event::BuildProgress(line) => {
                 if self.status_line && !line.is_empty() {
-                    let line: String = line.chars().take(100).collect();
+                    // One line that never wraps, or erasing it would leave a piece behind.
+                    let width = screen::width().unwrap_or(100).saturating_sub(1);
+                    let line: String = line.chars().take(width.min(100)).collect();
                     eprint!("\r\x1b[2K{}", line.dimmed());
                     let _ = std::io::stderr().flush();
                     self.drew_status = true;
@@ -52,7 +55,7 @@ impl Reporter for Terminal {
             Event::BuildFinished => self.clear_status(),
             Event::RunStarted { .. } => {}
             Event::TestFinished(result) if self.results => {
-                println!("  {} {}", symbol(result.status), result.name)
+                outln!("  {} {}", symbol(result.status), result.name)
             }
             Event::CrateFinished(report) if self.results => print_details(report),
             Event::TestFinished(_) | Event::CrateFinished(_) => {}
@@ -62,7 +65,7 @@ impl Reporter for Terminal {
 
 pub fn header(kata: &Kata) {
     let title = format!("{} · {} ({})", kata.name, kata.meta.title, kata.meta.id);
-    println!("{} {}", "━━".cyan(), title.bold());
+    outln!("{} {}", "━━".cyan(), title.bold());
 }
 
 fn symbol(status: TestStatus) -> colored::ColoredString {
@@ -76,11 +79,11 @@ fn symbol(status: TestStatus) -> colored::ColoredString {
 
 fn print_details(report: &CrateReport) {
     if report.outcome == Outcome::DidNotCompile {
-        println!(
+        outln!(
             "\n{}\n",
             "It does not compile yet. The compiler says:".red().bold()
         );
-        println!("{}", report.diagnostics.as_deref().unwrap_or("").trim_end());
+        outln!("{}", report.diagnostics.as_deref().unwrap_or("").trim_end());
         return;
     }
     for test in report
@@ -91,8 +94,8 @@ fn print_details(report: &CrateReport) {
         print_failure(test);
     }
     for lint in report.lints.iter().filter(|l| !l.clean) {
-        println!("\n  {} clippy::{} fires:", "✗".red(), lint.lint.bold());
-        println!("{}", lint.findings.trim_end());
+        outln!("\n  {} clippy::{} fires:", "✗".red(), lint.lint.bold());
+        outln!("{}", lint.findings.trim_end());
     }
     let passed = report
         .tests
@@ -110,7 +113,7 @@ fn print_details(report: &CrateReport) {
     } else {
         summary.yellow()
     };
-    println!("\n  {summary}");
+    outln!("\n  {summary}");
 }
 
 fn print_failure(test: &TestResult) {
@@ -119,13 +122,11 @@ fn print_failure(test: &TestResult) {
         TestStatus::Missing => "missing",
         _ => "failed",
     };
-    println!(
+    outln!(
         "\n  {} {} {}",
         symbol(test.status),
         test.name.bold(),
         what.dimmed()
     );
-    for line in test.message.as_deref().unwrap_or("").lines() {
-        println!("      {line}");
-    }
+    screen::print_indented(test.message.as_deref().unwrap_or(""), 6);
 }

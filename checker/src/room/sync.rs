@@ -55,7 +55,17 @@ fn spawn(repo: &Repo) {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     // Its own process group: Ctrl-C in the learner's terminal is not meant for it.
+    #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    #[cfg(windows)]
+    {
+        const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+        const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+        std::os::windows::process::CommandExt::creation_flags(
+            &mut command,
+            CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW,
+        );
+    }
     if let Ok(mut child) = command.spawn() {
         // Reaped by a thread, so a long `watch` collects no zombies; a short command just exits.
         std::thread::spawn(move || child.wait());

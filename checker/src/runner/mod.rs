@@ -5,7 +5,8 @@ use crate::cargo::{self, Build, PackageBuild};
 use crate::events::{CrateReport, Event, LintResult, Outcome, Reporter, TestResult, TestStatus};
 use crate::kata::Kata;
 use crate::process;
-use verdict::verdict;
+use crate::{launch, sanitize};
+use verdict::{describe_exit, verdict};
 
 mod verdict;
 use anyhow::Result;
@@ -13,7 +14,6 @@ use futures::stream::{self, StreamExt};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::process::Command;
 
 /// One crate to check: a kata's tests compiled against some code.
 #[derive(Debug, Clone)]
@@ -65,6 +65,12 @@ pub struct Options {
 }
 
 impl Options {
+    fn setup(&self) -> launch::Setup {
+        launch::Setup {
+            memory_limit: self.memory_limit,
+        }
+    }
+
     pub fn new(color: bool) -> Options {
         Options {
             color,
@@ -114,14 +120,16 @@ pub async fn check(
     reporter.event(&Event::BuildFinished);
 
     let mut jobs = Vec::new();
+    let mut unlisted: Vec<Option<Unlisted>> = checks.iter().map(|_| None).collect();
     for (index, package) in compiled.iter().enumerate() {
         for binary in package.map_or(&[][..], |p| &p.test_binaries) {
-            for name in list_tests(binary).await {
-                jobs.push(Job {
+            match list_tests(&checks[index], binary, options).await {
+                Ok(names) => jobs.extend(names.into_iter().map(|name| Job {
                     check: index,
                     binary: binary.clone(),
                     name,
-                });
+                })),
+                Err(why) => unlisted[index] = Some(why),
             }
         }
     }
@@ -135,7 +143,8 @@ pub async fn check(
             None => did_not_compile(check, &build),
             Some(package) => {
                 let tests = std::mem::take(&mut results[index]);
-                assemble(check, tests, lint_results(check, package))
+                let lints = lint_results(check, package);
+                assemble(check, tests, lints, unlisted[index].take())
             }
         };
         reporter.event(&Event::CrateFinished(&report));
@@ -172,17 +181,27 @@ fn did_not_compile(check: &Check, build: &Build) -> CrateReport {
     }
 }
 
-fn assemble(check: &Check, mut tests: Vec<TestResult>, lints: Vec<LintResult>) -> CrateReport {
+fn assemble(
+    check: &Check,
+    mut tests: Vec<TestResult>,
+    lints: Vec<LintResult>,
+    unlisted: Option<Unlisted>,
+) -> CrateReport {
     let seen: BTreeSet<String> = tests.iter().map(|t| t.name.clone()).collect();
     for (name, &points) in &check.kata.meta.tests {
         if !seen.contains(name) {
+            let (status, message) = match &unlisted {
+                Some(why) => (why.status, why.message.clone()),
+                None => (
+                    TestStatus::Missing,
+                    "this test was not found in the compiled tests: were the kata's tests edited?"
+                        .to_string(),
+                ),
+            };
             tests.push(TestResult {
                 name: name.clone(),
-                status: TestStatus::Missing,
-                message: Some(
-                    "this test was not found in the compiled tests: were the kata's tests edited?"
-                        .into(),
-                ),
+                status,
+                message: Some(message),
                 output: String::new(),
                 duration: Duration::ZERO,
                 points: 0,
@@ -209,22 +228,60 @@ fn assemble(check: &Check, mut tests: Vec<TestResult>, lints: Vec<LintResult>) -
     }
 }
 
-/// Asks a test binary which tests it holds. A binary that cannot say holds none that count:
-/// its expected tests are then reported missing, and the other crates are unaffected.
-async fn list_tests(binary: &Path) -> Vec<String> {
-    let output = Command::new(binary)
-        .args(["--list", "--format", "terse"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await;
-    let Ok(output) = output else {
-        return Vec::new();
-    };
-    String::from_utf8_lossy(&output.stdout)
+/// Why a test binary could not say which tests it holds: its tests then did not run.
+struct Unlisted {
+    status: TestStatus,
+    message: String,
+}
+
+/// Asks a test binary which tests it holds, under the same timeout, memory limit and output cap
+/// as a test: code that runs before any test (a static constructor, say) can hang or flood too.
+async fn list_tests(
+    check: &Check<'_>,
+    binary: &Path,
+    options: &Options,
+) -> Result<Vec<String>, Unlisted> {
+    let mut cmd = launch::command(binary, options.setup());
+    cmd.args(["--list", "--format", "terse"])
+        .current_dir(&check.dir)
+        .env("CARGO_MANIFEST_DIR", &check.dir);
+    let timeout = check.kata.timeout();
+    let finished = process::run(cmd, timeout, options.output_cap)
+        .await
+        .map_err(|err| Unlisted {
+            status: TestStatus::Failed,
+            message: format!("the test binary could not be started: {err}"),
+        })?;
+    if finished.timed_out {
+        return Err(Unlisted {
+            status: TestStatus::TimedOut,
+            message: format!(
+                "no test ran: the test binary did not even list its tests within {}s, so code \
+                 that runs before any test (a static initializer or constructor) is stuck",
+                timeout.as_secs()
+            ),
+        });
+    }
+    if !finished.status.is_some_and(|s| s.success()) {
+        return Err(Unlisted {
+            status: TestStatus::Failed,
+            message: format!(
+                "no test ran: the test binary failed to list its tests ({}){}",
+                describe_exit(finished.status),
+                sanitize::visible(&finished.stderr)
+                    .lines()
+                    .next()
+                    .map(|l| format!(": {l}"))
+                    .unwrap_or_default()
+            ),
+        });
+    }
+    Ok(finished
+        .stdout
         .lines()
         .filter_map(|line| line.strip_suffix(": test"))
         .map(str::to_string)
-        .collect()
+        .collect())
 }
 
 /// Runs every job, at most `options.jobs` at once; returns the results grouped by check.
@@ -307,7 +364,7 @@ fn out_of_budget(check: &Check<'_>, job: &Job, budget: Duration) -> TestResult {
 
 async fn run_one(check: &Check<'_>, job: &Job, options: &Options) -> TestResult {
     let kata = check.kata;
-    let mut cmd = test_command(&job.binary, options.memory_limit);
+    let mut cmd = launch::command(&job.binary, options.setup());
     // Two threads, though only one test runs: libtest then prints the test's result line only
     // after it ended, whole, so the code's own writes to stdout cannot split it (see verdict).
     cmd.args(["--exact", &job.name, "--test-threads=2", "--color", "never"])
@@ -339,24 +396,9 @@ async fn run_one(check: &Check<'_>, job: &Job, options: &Options) -> TestResult 
         },
         max_points,
         status,
-        message,
-        output: join_output(&finished),
+        message: message.map(|m| sanitize::visible(&m)),
+        output: sanitize::visible(&join_output(&finished)),
         duration: finished.duration,
-    }
-}
-
-/// The test binary, or, with a memory limit, this checker re-run to set the limit on itself
-/// and then become the test binary (setting it in the child would need unsafe code).
-fn test_command(binary: &Path, memory_limit: Option<u64>) -> Command {
-    match (memory_limit, std::env::current_exe()) {
-        (Some(bytes), Ok(checker)) => {
-            let mut cmd = Command::new(checker);
-            cmd.arg(crate::limits::LIMITED_EXEC)
-                .arg(bytes.to_string())
-                .arg(binary);
-            cmd
-        }
-        _ => Command::new(binary),
     }
 }
 

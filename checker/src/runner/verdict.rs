@@ -146,18 +146,23 @@ fn without_notes(body: &str) -> String {
         .to_string()
 }
 
-fn early_exit_message(finished: &process::Finished) -> String {
-    if finished.stderr.contains("memory allocation of") {
-        return "the test ran out of memory: it used more than the memory limit of a test process"
-            .to_string();
-    }
-    let how = match finished.status {
+/// How a process ended, in a few words: `exit status 3`, `killed by signal 9`.
+pub fn describe_exit(status: Option<std::process::ExitStatus>) -> String {
+    match status {
         Some(status) if status.code().is_some() => {
             format!("exit status {}", status.code().unwrap_or_default())
         }
         Some(status) => signal_description(status),
         None => "no exit status".to_string(),
-    };
+    }
+}
+
+fn early_exit_message(finished: &process::Finished) -> String {
+    if finished.stderr.contains("memory allocation of") {
+        return "the test ran out of memory: it used more than the memory limit of a test process"
+            .to_string();
+    }
+    let how = describe_exit(finished.status);
     let mut message = format!(
         "the test process ended ({how}) before the test reported a result: \
          does the code call std::process::exit, abort, or overflow its stack?"

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// What is copied: the workspace, never its build output or local state.
-const COPIED: [&str; 7] = [
+const COPIED: [&str; 8] = [
     "Cargo.toml",
     "Cargo.lock",
     ".cargo",
+    "launcher",
     "checker",
     "room",
     "exercises",
@@ -66,14 +67,19 @@ fn source_root() -> PathBuf {
 }
 
 /// Every sandbox builds into one shared directory, so dependencies are compiled once.
-fn shared_target() -> PathBuf {
+pub fn shared_target() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sandbox-target")
 }
 
 impl Sandbox {
     pub fn new() -> Sandbox {
+        Sandbox::new_in(&std::env::temp_dir())
+    }
+
+    /// A sandbox in a new folder inside `parent` (a small filesystem, say).
+    pub fn new_in(parent: &Path) -> Sandbox {
         let one_at_a_time = sandbox_lock();
-        let dir = tempfile::tempdir().expect("a temporary directory");
+        let dir = tempfile::tempdir_in(parent).expect("a temporary directory");
         match files_to_copy() {
             Some(files) => {
                 for file in files {
@@ -113,6 +119,28 @@ impl Sandbox {
         std::fs::write(path, contents).unwrap();
     }
 
+    /// Adds a fixture kata, `exercises/99-fixture`, with no dependencies: `lib` is its src/lib.rs,
+    /// `tests` its tests/fixture.rs, and `meta` the kata.toml lines after the common ones (at
+    /// least `[tests]` and `[untouched]`). Returns its folder name.
+    pub fn add_fixture_kata(&self, lib: &str, tests: &str, meta: &str) -> &'static str {
+        let dir = "exercises/99-fixture";
+        self.write(
+            &format!("{dir}/Cargo.toml"),
+            "[package]\nname = \"kata-99-fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+             publish = false\n\n[lib]\nname = \"fixture\"\n",
+        );
+        self.write(
+            &format!("{dir}/kata.toml"),
+            &format!(
+                "format = 1\nid = \"99.1\"\norder = 99\nmodule = \"Fixtures\"\n\
+                 title = \"A fixture\"\ndifficulty = \"easy\"\nhints = [\"one\", \"two\"]\n{meta}"
+            ),
+        );
+        self.write(&format!("{dir}/src/lib.rs"), lib);
+        self.write(&format!("{dir}/tests/fixture.rs"), tests);
+        "99-fixture"
+    }
+
     /// Replaces a kata's src/lib.rs with its reference solution.
     pub fn solve(&self, kata: &str) {
         let solution = self.read(&format!("solutions/{kata}/src/lib.rs"));
@@ -122,6 +150,16 @@ impl Sandbox {
     /// Runs the checker with `args` in the sandbox's root.
     pub fn checker(&self, args: &[&str]) -> Run {
         self.checker_in(self.root(), args)
+    }
+
+    /// Starts the checker with `args` in the sandbox's root without waiting for it.
+    pub fn spawn_checker(&self, args: &[&str]) -> std::process::Child {
+        checker_command(self.root())
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the checker starts")
     }
 
     pub fn checker_in(&self, dir: &Path, args: &[&str]) -> Run {
@@ -148,11 +186,17 @@ impl Sandbox {
 
     /// Starts the checker with `args` in a pseudo-terminal, to type into as its output arrives.
     pub fn terminal_session(&self, args: &[&str]) -> TerminalSession {
+        self.terminal_session_sized(args, 100)
+    }
+
+    /// As `terminal_session`, in a terminal `columns` wide.
+    pub fn terminal_session_sized(&self, args: &[&str], columns: u16) -> TerminalSession {
         let checker = env!("CARGO_BIN_EXE_checker");
-        let line = std::iter::once(checker)
+        let command = std::iter::once(checker)
             .chain(args.iter().copied())
             .collect::<Vec<_>>()
             .join(" ");
+        let line = format!("stty cols {columns} rows 50; exec {command}");
         let mut script = Command::new("script");
         script.args(["--quiet", "--return", "--command", &line, "/dev/null"]);
         in_sandbox(&mut script, self.root());

@@ -111,23 +111,29 @@ async fn ticker_gets_a_turn_while_a_big_batch_is_priced() {
     );
 }
 
+/// The longest run of lines priced without a turn for the ticker, from the first line of a batch
+/// of `len` lines to the last: `(from, to)`.
+fn longest_wait(samples: &[u64], len: usize) -> (u64, u64) {
+    let len = len as u64;
+    let mut turns: Vec<u64> = samples
+        .iter()
+        .copied()
+        .filter(|&priced| priced < len)
+        .collect();
+    turns.insert(0, 0);
+    turns.push(len);
+    turns
+        .windows(2)
+        .map(|pair| (pair[0], pair[1]))
+        .max_by_key(|(from, to)| to - from)
+        .expect("there are always two turns")
+}
+
 #[tokio::test]
 async fn ticker_never_waits_for_more_than_10000_lines() {
     let (_, samples) = price_beside_a_ticker(batch()).await;
 
-    // Where the ticker had its turns, from the first line to the last.
-    let mut turns: Vec<u64> = samples
-        .into_iter()
-        .filter(|&priced| priced < LINES as u64)
-        .collect();
-    turns.insert(0, 0);
-    turns.push(LINES as u64);
-    let (from, to) = turns
-        .windows(2)
-        .map(|pair| (pair[0], pair[1]))
-        .max_by_key(|(from, to)| to - from)
-        .expect("there are always two turns");
-
+    let (from, to) = longest_wait(&samples, LINES);
     assert!(
         to - from <= MAX_LINES_WITHOUT_A_TURN,
         "the ticker task on the same thread had to wait while batch_total priced {} lines in a \
@@ -137,4 +143,63 @@ async fn ticker_never_waits_for_more_than_10000_lines() {
          a turn for others exceeds {MAX_LINES_WITHOUT_A_TURN} lines",
         to - from
     );
+}
+
+/// Batches unlike the usual mix: every SKU priced, or none at all.
+fn other_batches() -> Vec<(&'static str, Vec<Line>)> {
+    let line = |i: usize, sku: Sku| Line {
+        sku,
+        quantity: (i % 5) as u32 + 1,
+    };
+    vec![
+        (
+            "30000 lines, every one with a known SKU",
+            (0..30_000).map(|i| line(i, (i % 100) as Sku)).collect(),
+        ),
+        (
+            "30000 lines, none with a known SKU",
+            (0..30_000)
+                .map(|i| line(i, 100 + (i % 20) as Sku))
+                .collect(),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn batch_total_prices_batches_of_any_kind() {
+    let mut batches = other_batches();
+    batches.push(("an empty batch", Vec::new()));
+    for (what, lines) in batches {
+        let expected = expected_total(&lines);
+        let (total, _) = price_beside_a_ticker(lines).await;
+        assert_eq!(
+            total, expected,
+            "batch_total of {what} is wrong (lines with an unknown SKU count as 0)"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ticker_never_waits_for_more_than_10000_lines_whatever_the_batch_holds() {
+    for (what, lines) in other_batches() {
+        let len = lines.len();
+        let (_, samples) = price_beside_a_ticker(lines).await;
+
+        let (from, to) = longest_wait(&samples, len);
+        assert!(
+            to - from < len as u64,
+            "while batch_total priced a batch of {what}, the ticker task on the same thread got \
+             no turn at all from the first line to the last: with lines like these, the loop never \
+             gives the thread back. Every line holds the thread while it is priced, known SKU or \
+             not"
+        );
+        assert!(
+            to - from <= MAX_LINES_WITHOUT_A_TURN,
+            "with a batch of {what}, the ticker task on the same thread had to wait while \
+             batch_total priced {} lines in a row (lines {from} to {to}): with lines like these, \
+             the loop gives the thread back too rarely. No stretch without a turn for others may \
+             exceed {MAX_LINES_WITHOUT_A_TURN} lines, whatever the batch holds",
+            to - from
+        );
+    }
 }

@@ -2,6 +2,11 @@
 //! tests take microseconds and can measure exactly how long the page waited. The fake backends
 //! also track every call: which are still in flight (a drop guard lives in each call's future)
 //! and which ran to completion.
+//!
+//! The property: the three independent calls run at once, so the page waits as long as the
+//! slowest of them; and when any one fails, whichever it is, its error comes back as soon as it
+//! happens and every other call is cancelled (nothing left running, nothing finishing later).
+//! The same holds when the caller gives up on the page: its calls go with it.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -21,6 +26,8 @@ const ROOT_CAUSE: &str = "503 Service Unavailable";
 /// What the fake backends know about the calls made to them.
 #[derive(Default)]
 struct Calls {
+    /// Every call started, in order.
+    started: Mutex<Vec<&'static str>>,
     /// Calls started and not yet finished or dropped.
     in_flight: Mutex<BTreeSet<&'static str>>,
     /// Calls that ran to the end and returned their answer.
@@ -34,6 +41,12 @@ impl Calls {
 
     fn completed(&self) -> Vec<&'static str> {
         self.completed.lock().unwrap().clone()
+    }
+
+    fn started(&self) -> Vec<&'static str> {
+        let mut started = self.started.lock().unwrap().clone();
+        started.sort();
+        started
     }
 }
 
@@ -100,6 +113,7 @@ impl FakeBackends {
     }
 
     async fn call<T>(&self, name: &'static str, plan: Plan, answer: T) -> anyhow::Result<T> {
+        self.calls.started.lock().unwrap().push(name);
         let _in_flight = InFlight::new(&self.calls, name);
         sleep(plan.latency).await;
         if plan.fails {
@@ -167,115 +181,189 @@ async fn load(backends: &FakeBackends) -> (anyhow::Result<Dashboard>, Duration) 
     (result, start.elapsed())
 }
 
-/// Every backend answers: profile in 200 ms, orders in 500 ms, recommendations in 300 ms.
-fn healthy() -> FakeBackends {
-    FakeBackends::new(answers(200), answers(500), answers(300))
+/// Healthy backends with different latencies (profile, orders, recommendations, in ms): each of
+/// the three is the slowest once.
+const HEALTHY: &[(u64, u64, u64)] = &[(200, 500, 300), (900, 100, 400), (50, 60, 1_000)];
+
+/// One backend is down: it fails after 100 ms, while the other two take 1 s and 2 s. Each of
+/// the three is the broken one once.
+fn one_backend_down() -> Vec<(&'static str, FakeBackends)> {
+    vec![
+        (
+            "orders",
+            FakeBackends::new(answers(1_000), fails_after(100), answers(2_000)),
+        ),
+        (
+            "profile",
+            FakeBackends::new(fails_after(100), answers(2_000), answers(1_000)),
+        ),
+        (
+            "recommendations",
+            FakeBackends::new(answers(2_000), answers(1_000), fails_after(100)),
+        ),
+    ]
 }
 
-/// The orders service is down: it fails after 100 ms, while the profile call takes 1 s and the
-/// recommendations call 2 s.
-fn orders_down() -> FakeBackends {
-    FakeBackends::new(answers(1_000), fails_after(100), answers(2_000))
+/// When the broken backend fails in `one_backend_down`.
+const FAILS_AT: Duration = Duration::from_millis(100);
+
+/// How long after a failure the error may take to come back: the other calls are still running,
+/// and waiting for any of them takes at least 900 ms more.
+const PROMPTLY: Duration = Duration::from_millis(50);
+
+/// Checks that no call other than the failed one ran to the end or is still running, right
+/// after `load_dashboard` returned (or was dropped) and for 10 s of virtual time after that.
+async fn nothing_left_running(backends: &FakeBackends, what: &str) {
+    // A moment for the runtime to drop tasks that were aborted: an aborted task's future is
+    // dropped the next time the runtime gets to it.
+    sleep(Duration::from_millis(10)).await;
+    let completed = backends.calls.completed();
+    assert!(
+        completed.is_empty(),
+        "{what}, yet these calls still ran to the end, although nobody will ever read their \
+         answers: {completed:?}. The other calls should have been cancelled, not awaited"
+    );
+    let in_flight = backends.calls.in_flight();
+    assert!(
+        in_flight.is_empty(),
+        "{what}, but these calls were still running in the background afterwards: \
+         {in_flight:?}. They were left running detached instead of being cancelled (dropped)"
+    );
+    // Nothing that was left running may finish later either.
+    sleep(Duration::from_secs(10)).await;
+    let completed = backends.calls.completed();
+    assert!(
+        completed.is_empty(),
+        "{what}, and afterwards these calls ran to the end: {completed:?}. They were left \
+         running detached instead of being cancelled"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_dashboard_shows_what_each_backend_returned() {
-    let backends = healthy();
+    let backends = FakeBackends::new(answers(200), answers(500), answers(300));
 
     let (result, _) = load(&backends).await;
 
     let dashboard = result.unwrap_or_else(|err| {
         panic!("load_dashboard failed although every backend answered: {err:#}")
     });
-    assert_eq!(
-        dashboard,
-        Dashboard {
-            profile: profile(),
-            orders: orders(),
-            recommendations: recommendations(),
-        },
-        "the dashboard does not hold what the backends returned"
+    assert!(
+        dashboard
+            == Dashboard {
+                profile: profile(),
+                orders: orders(),
+                recommendations: recommendations(),
+            },
+        "the dashboard does not hold what the backends returned: {dashboard:?}"
+    );
+    let started = backends.calls.started();
+    assert!(
+        started == ["orders", "profile", "recommendations"],
+        "load_dashboard should call each backend once, but the calls made were {started:?}"
     );
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_dashboard_takes_as_long_as_the_slowest_backend() {
-    let backends = healthy();
+    for &(profile_ms, orders_ms, recommendations_ms) in HEALTHY {
+        let backends = FakeBackends::new(
+            answers(profile_ms),
+            answers(orders_ms),
+            answers(recommendations_ms),
+        );
 
-    let (result, elapsed) = load(&backends).await;
+        let (result, elapsed) = load(&backends).await;
 
-    if let Err(err) = result {
-        panic!("load_dashboard failed although every backend answered: {err:#}");
-    }
-    assert!(
-        elapsed <= Duration::from_millis(550),
-        "load_dashboard took {elapsed:?} of virtual time for calls of 200 ms, 500 ms and 300 ms: \
-         {}. The calls are independent, so the page should wait only as long as the slowest \
-         one, 500 ms",
-        if elapsed >= Duration::from_secs(1) {
-            "the sum of the three, so they ran one after another"
-        } else {
-            "more than the slowest of them, so they did not all run at once"
+        if let Err(err) = result {
+            panic!("load_dashboard failed although every backend answered: {err:#}");
         }
-    );
+        let slowest = Duration::from_millis(profile_ms.max(orders_ms).max(recommendations_ms));
+        let sum = Duration::from_millis(profile_ms + orders_ms + recommendations_ms);
+        assert!(
+            elapsed <= slowest + Duration::from_millis(10),
+            "load_dashboard took {elapsed:?} of virtual time for profile, orders and \
+             recommendations calls of {profile_ms} ms, {orders_ms} ms and {recommendations_ms} \
+             ms: {}. The calls are independent, so the page should wait only as long as the \
+             slowest one, {slowest:?}",
+            if elapsed >= sum {
+                "the sum of the three, so they ran one after another"
+            } else {
+                "more than the slowest of them, so they did not all run at once"
+            }
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_backend_fails_the_dashboard_at_once() {
-    let backends = orders_down();
+    for (down, backends) in one_backend_down() {
+        let (result, elapsed) = load(&backends).await;
 
+        let Err(err) = result else {
+            panic!("load_dashboard succeeded although the {down} backend failed");
+        };
+        let chain = format!("{err:#}");
+        assert!(
+            chain.contains(ROOT_CAUSE) && chain.contains(&format!("{down} backend")),
+            "the {down} backend failed with {ROOT_CAUSE:?}, but load_dashboard's error does not \
+             carry that failure: {chain:?}"
+        );
+        assert!(
+            elapsed <= FAILS_AT + PROMPTLY,
+            "the {down} backend failed after {FAILS_AT:?}, yet load_dashboard returned the \
+             error only after {elapsed:?} of virtual time: it waited for calls whose answers \
+             the error page throws away. Fail fast: return the first error as soon as it \
+             happens, whichever call it comes from"
+        );
+    }
+
+    // Two failures: the one that happens first is the one the user gets, at once.
+    let backends = FakeBackends::new(answers(2_000), fails_after(300), fails_after(100));
     let (result, elapsed) = load(&backends).await;
-
     let Err(err) = result else {
-        panic!("load_dashboard succeeded although the orders backend failed");
+        panic!("load_dashboard succeeded although two backends failed");
     };
     let chain = format!("{err:#}");
     assert!(
-        chain.contains(ROOT_CAUSE),
-        "load_dashboard's error lost the root cause {ROOT_CAUSE:?} from the orders backend: \
-         {chain:?}"
-    );
-    assert!(
-        elapsed < Duration::from_millis(500),
-        "the orders backend failed after 100 ms, yet load_dashboard returned the error only \
-         after {elapsed:?} of virtual time: it waited for calls whose answers the error page \
-         throws away. Fail fast: return the first error as soon as it happens"
+        chain.contains("recommendations backend") && elapsed <= FAILS_AT + PROMPTLY,
+        "recommendations failed after 100 ms and orders after 300 ms, but load_dashboard \
+         returned {chain:?} after {elapsed:?}: the first failure should come back as soon as it \
+         happens"
     );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_backend_cancels_the_other_calls() {
-    let backends = orders_down();
+    for (down, backends) in one_backend_down() {
+        let (result, _) = load(&backends).await;
+        assert!(
+            result.is_err(),
+            "load_dashboard succeeded although the {down} backend failed"
+        );
 
-    let (result, _) = load(&backends).await;
+        let what = format!(
+            "the {down} backend failed after {FAILS_AT:?} and load_dashboard returned its error"
+        );
+        nothing_left_running(&backends, &what).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_dashboard_cancels_its_calls() {
+    // The user closes the tab: the request handler drops the page's future after 300 ms, while
+    // the calls take 1 s, 2 s and 3 s.
+    let backends = FakeBackends::new(answers(1_000), answers(2_000), answers(3_000));
+
+    let gave_up = timeout(Duration::from_millis(300), load_dashboard(&backends, USER)).await;
     assert!(
-        result.is_err(),
-        "load_dashboard succeeded although the orders backend failed"
+        gave_up.is_err(),
+        "load_dashboard returned within 300 ms although its calls take 1 s, 2 s and 3 s"
     );
 
-    // A moment for the runtime to drop tasks that were aborted (a JoinSet aborts on drop).
-    sleep(Duration::from_millis(10)).await;
-    let completed = backends.calls.completed();
-    assert!(
-        completed.is_empty(),
-        "the orders backend failed after 100 ms, yet {completed:?} still ran to the end (the \
-         profile takes 1 s, recommendations 2 s), although the error page never shows their \
-         answers: on the first failure the sibling calls should be cancelled, not awaited"
-    );
-    let in_flight = backends.calls.in_flight();
-    assert!(
-        in_flight.is_empty(),
-        "load_dashboard returned its error, but {in_flight:?} is still running in the \
-         background: the sibling calls were left running detached instead of being cancelled \
-         (dropped)"
-    );
-
-    // Nothing that was left running may finish later either.
-    sleep(Duration::from_secs(10)).await;
-    let completed = backends.calls.completed();
-    assert!(
-        completed.is_empty(),
-        "{completed:?} ran to the end after load_dashboard had returned its error: the sibling \
-         calls were left running detached instead of being cancelled"
-    );
+    nothing_left_running(
+        &backends,
+        "the caller gave up on the dashboard after 300 ms and dropped its future",
+    )
+    .await;
 }

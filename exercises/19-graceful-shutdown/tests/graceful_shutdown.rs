@@ -1,7 +1,12 @@
 //! Every test runs on a paused clock (`start_paused = true`): the fake database "takes" 50 ms per
-//! write in virtual time and the writer's 1 s flush timer costs nothing, so the tests run in
-//! microseconds. Each test plays the service: it spawns `run_writer`, sends points like the
-//! request handlers do, and signals shutdown like the SIGTERM handler does.
+//! write in virtual time (10 s in one test) and the writer's 1 s flush timer costs nothing, so the
+//! tests run in microseconds. Each test plays the service: it spawns `run_writer`, sends points
+//! like the request handlers do, and signals shutdown like the SIGTERM handler does.
+//!
+//! The promise under test: every point whose `send` returned `Ok` (or that went through a slot
+//! reserved with `reserve`, whose `send` cannot fail) is in the database, exactly once, by the
+//! time the writer task has returned; and after the shutdown signal the writer returns, although
+//! request handlers still hold Senders.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -20,8 +25,11 @@ const CONFIG: BatchConfig = BatchConfig {
 /// How long the fake database takes to store one batch.
 const WRITE_LATENCY: Duration = Duration::from_millis(50);
 
-/// Far longer than anything here takes.
-const PATIENCE: Duration = Duration::from_secs(60);
+/// How many points the channel holds.
+const CAPACITY: usize = 64;
+
+/// Far longer than anything here takes, even writing a full channel to a slow database.
+const PATIENCE: Duration = Duration::from_secs(600);
 
 fn point(value: u64) -> Point {
     Point {
@@ -32,12 +40,20 @@ fn point(value: u64) -> Point {
 
 /// A fake time-series database that keeps every batch it stored. A batch counts as stored only
 /// once its write has finished, as with a real database.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct FakeDb {
+    latency: Duration,
     batches: Arc<Mutex<Vec<Vec<Point>>>>,
 }
 
 impl FakeDb {
+    fn new(latency: Duration) -> FakeDb {
+        FakeDb {
+            latency,
+            batches: Arc::default(),
+        }
+    }
+
     fn batches(&self) -> Vec<Vec<Point>> {
         self.batches.lock().unwrap().clone()
     }
@@ -45,7 +61,7 @@ impl FakeDb {
 
 impl Storage for FakeDb {
     async fn write_batch(&mut self, batch: Vec<Point>) {
-        sleep(WRITE_LATENCY).await;
+        sleep(self.latency).await;
         self.batches.lock().unwrap().push(batch);
     }
 }
@@ -61,9 +77,14 @@ struct Service {
 /// Spawns the writer and lets it settle: by the time this returns, it has started its flush
 /// timer and is idle, waiting for points.
 async fn start() -> Service {
-    let (points, rx) = mpsc::channel(64);
+    start_with(WRITE_LATENCY).await
+}
+
+/// `start`, with a database that takes `latency` per write.
+async fn start_with(latency: Duration) -> Service {
+    let (points, rx) = mpsc::channel(CAPACITY);
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let db = FakeDb::default();
+    let db = FakeDb::new(latency);
     let writer = tokio::spawn(run_writer(rx, db.clone(), CONFIG, shutdown_rx));
     sleep(Duration::from_millis(1)).await;
     Service {
@@ -92,11 +113,13 @@ impl Service {
             .expect("the writer dropped its shutdown receiver before shutdown was signalled");
         writer_exits(
             self.writer,
-            "the writer was still running 60 s (virtual) after the shutdown signal: it never \
-             finished shutting down. A request handler still holds a Sender, so waiting for \
-             the channel to close by itself (recv() returning None) can take forever; after \
-             the signal the writer must stop accepting points, write what it already \
-             accepted, and return",
+            &format!(
+                "the writer was still running {PATIENCE:?} (virtual) after the shutdown signal: \
+                 it never finished shutting down. A request handler still holds a Sender, so \
+                 waiting for the channel to close by itself (recv() returning None) can take \
+                 forever; after the signal the writer must stop accepting points, write what it \
+                 already accepted, and return"
+            ),
         )
         .await;
         drop(self.points);
@@ -112,27 +135,48 @@ fn abridged(values: &[u64]) -> String {
     }
 }
 
-/// Checks that every accepted point reached the database exactly once.
-fn assert_written_exactly_once(db: &FakeDb, accepted: &[u64], situation: &str) {
+/// The values in the database, with how often each was written.
+fn written(db: &FakeDb) -> BTreeMap<u64, usize> {
     let mut written: BTreeMap<u64, usize> = BTreeMap::new();
     for point in db.batches().into_iter().flatten() {
         *written.entry(point.value).or_default() += 1;
     }
-    let missing: Vec<u64> = accepted
-        .iter()
-        .copied()
-        .filter(|value| !written.contains_key(value))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "{} of {} accepted points never reached the database: {}. Their send() returned Ok, so \
-         the handlers believe they are stored; the writer dropped them at shutdown. Missing \
-         values: {}",
-        missing.len(),
-        accepted.len(),
-        situation,
-        abridged(&missing)
-    );
+    written
+}
+
+/// Checks, right after the writer task has returned, that every accepted point reached the
+/// database exactly once.
+async fn assert_written_exactly_once(db: &FakeDb, accepted: &[u64], situation: &str) {
+    let missing = |written: &BTreeMap<u64, usize>| -> Vec<u64> {
+        accepted
+            .iter()
+            .copied()
+            .filter(|value| !written.contains_key(value))
+            .collect()
+    };
+    let now = missing(&written(db));
+    if !now.is_empty() {
+        // Were they lost, or are they still being written by something the writer left behind?
+        sleep(PATIENCE).await;
+        let later = missing(&written(db));
+        let why = if later.len() < now.len() {
+            "When the writer returned they were not stored yet: something it left running wrote \
+             them later. The service exits as soon as the writer task returns, so in production \
+             they are lost: the writer must return only once everything is stored"
+        } else {
+            "Their send() returned Ok, so the handlers believe they are stored; the writer \
+             dropped them at shutdown"
+        };
+        panic!(
+            "{} of {} accepted points were not in the database when the writer returned: {}. \
+             {why}. Missing values: {}",
+            now.len(),
+            accepted.len(),
+            situation,
+            abridged(&now)
+        );
+    }
+    let written = written(db);
     let duplicated: Vec<u64> = written
         .iter()
         .filter(|&(_, &times)| times > 1)
@@ -187,7 +231,7 @@ async fn points_are_written_in_full_batches_and_on_the_timer() {
         "the 5 points left over should be written when the 1 s flush timer fires, but after \
          1.3 s the database got batches of these sizes"
     );
-    assert_written_exactly_once(&service.db, &accepted, "without any shutdown");
+    assert_written_exactly_once(&service.db, &accepted, "without any shutdown").await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -212,7 +256,8 @@ async fn the_writer_stops_when_every_sender_is_gone() {
         &db,
         &accepted,
         "every Sender was dropped, and the writer returned without writing what it held",
-    );
+    )
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -229,7 +274,8 @@ async fn shutdown_writes_the_batch_in_progress() {
         &db,
         &accepted,
         "the writer held them in a batch that was not full yet when the shutdown signal came",
-    );
+    )
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -245,7 +291,8 @@ async fn shutdown_writes_the_points_still_queued() {
         &accepted,
         "they were still queued in the channel when the shutdown signal came. Writing all 50 \
          takes five batches of 50 ms, and shutdown has to wait for that",
-    );
+    )
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -288,5 +335,98 @@ async fn points_sent_during_shutdown_are_written_or_refused() {
         "a handler kept sending while the writer shut down. A point must either be refused \
          (send() returns Err, the handler knows) or be written: once shutdown starts, stop \
          accepting new points before writing the last batch",
-    );
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn handlers_waiting_on_a_full_channel_are_written_or_refused() {
+    let service = start().await;
+
+    // The channel is full, and more handlers are waiting for room when the signal comes.
+    let queued = send_all(&service.points, 0..CAPACITY as u64).await;
+    let waiting: Vec<JoinHandle<Option<u64>>> = (0..6)
+        .map(|n| {
+            let points = service.points.clone();
+            let value = CAPACITY as u64 + n;
+            tokio::spawn(async move { points.send(point(value)).await.ok().map(|()| value) })
+        })
+        .collect();
+    let db = service.shut_down().await;
+
+    let mut accepted = queued;
+    for handler in waiting {
+        let sent = timeout(PATIENCE, handler)
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "the writer has returned, yet a handler that was waiting for room in the \
+                     channel was still waiting {PATIENCE:?} later: its send() should have failed"
+                )
+            })
+            .expect("the request handler panicked");
+        accepted.extend(sent);
+    }
+    assert_written_exactly_once(
+        &db,
+        &accepted,
+        "the channel was full when the shutdown signal came, and six more handlers were waiting \
+         for room. Each of their points must either be refused (send() returns Err) or be \
+         written",
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_point_whose_slot_was_reserved_before_shutdown_is_written() {
+    let service = start().await;
+    let mut accepted = send_all(&service.points, 0..3).await;
+
+    // A handler reserves a slot in the channel first, then measures its point, which takes
+    // 20 ms, and sends it through the slot: that send cannot fail, so the handler counts the
+    // point as stored. The signal comes while it is measuring.
+    let slot = service
+        .points
+        .clone()
+        .reserve_owned()
+        .await
+        .expect("the writer refused a point before shutdown");
+    let handler = tokio::spawn(async move {
+        sleep(Duration::from_millis(20)).await;
+        slot.send(point(99));
+    });
+    accepted.push(99);
+    let db = service.shut_down().await;
+    handler.await.expect("the request handler panicked");
+
+    assert_written_exactly_once(
+        &db,
+        &accepted,
+        "a handler had reserved a slot in the channel before the shutdown signal and sent its \
+         point through it 20 ms after. A channel whose queue looks empty is not done while a \
+         reserved slot is still out: the writer has to wait for the channel to tell it that \
+         nothing more can come",
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_database_does_not_cut_the_drain_short() {
+    // The database is struggling: each write takes 10 s, and a full channel waits.
+    let latency = Duration::from_secs(10);
+    let service = start_with(latency).await;
+    let accepted = send_all(&service.points, 0..CAPACITY as u64).await;
+    let db = service.shut_down().await;
+
+    assert_written_exactly_once(
+        &db,
+        &accepted,
+        &format!(
+            "{CAPACITY} points were queued when the shutdown signal came, and the database takes \
+             {latency:?} per write, so storing them takes over a minute. A drain that gives up \
+             after some fixed time loses whatever is left at that moment: how long shutdown may \
+             take is for whoever stops the process to decide, not for the writer to guess"
+        ),
+    )
+    .await;
 }

@@ -192,7 +192,13 @@ async fn no_sample_waits_longer_than_flush_every() {
     for s in (42..=56).step_by(2) {
         harness.send_at(secs(s)).await;
     }
-    harness.wait_until(secs(70)).await;
+    // A sample every 4.5 s: just under FLUSH_EVERY.
+    for n in 0..6 {
+        harness
+            .send_at(Duration::from_millis(60_000 + 4_500 * n))
+            .await;
+    }
+    harness.wait_until(secs(100)).await;
     harness.close().await;
 
     let uploaded_at = harness.store.uploaded_at();
@@ -209,8 +215,8 @@ async fn no_sample_waits_longer_than_flush_every() {
         panic!(
             "{} of {} samples waited longer than FLUSH_EVERY ({FLUSH_EVERY:?}) before they \
              were uploaded. The first: {sample} was uploaded only at {uploaded:?}, {:?} after \
-             it was sent. While samples kept coming (one every 1 or 2 s), the flush kept being \
-             postponed",
+             it was sent. While samples kept coming (one every 1, 2 or 4.5 s), the flush kept \
+             being postponed",
             late.len(),
             harness.sent.len(),
             *uploaded - *sent,

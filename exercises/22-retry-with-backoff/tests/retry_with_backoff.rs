@@ -191,16 +191,32 @@ fn quiet_panics_in_retry() {
     });
 }
 
+/// Keeps panics quiet on this thread while it lives, even if the wait is cancelled.
+struct Quiet;
+
+impl Quiet {
+    fn new() -> Quiet {
+        quiet_panics_in_retry();
+        QUIET.with(|quiet| quiet.set(true));
+        Quiet
+    }
+}
+
+impl Drop for Quiet {
+    fn drop(&mut self) {
+        QUIET.with(|quiet| quiet.set(false));
+    }
+}
+
 /// Runs `policy.retry` against the service for at most `PATIENCE` of virtual time, and says what
 /// went wrong if it did not return by then, or if it panicked.
 async fn run(policy: &RetryPolicy, service: &FakeService) -> Result<u32, AttemptError<String>> {
-    quiet_panics_in_retry();
     let task = {
         let (policy, service) = (policy.clone(), service.clone());
         tokio::spawn(async move { policy.retry(|| service.call()).await })
     };
     // The paused test runtime has one thread: `retry` runs on this one, while we wait for it.
-    QUIET.with(|quiet| quiet.set(true));
+    let quiet = Quiet::new();
     let abort = task.abort_handle();
     let outcome = timeout(PATIENCE, task).await;
     if outcome.is_err() {
@@ -208,7 +224,7 @@ async fn run(policy: &RetryPolicy, service: &FakeService) -> Result<u32, Attempt
         abort.abort();
         tokio::task::yield_now().await;
     }
-    QUIET.with(|quiet| quiet.set(false));
+    drop(quiet);
     match outcome {
         Ok(Ok(result)) => result,
         Ok(Err(join_error)) => {

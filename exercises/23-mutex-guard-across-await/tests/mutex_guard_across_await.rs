@@ -4,6 +4,11 @@
 //! Every test runs on a paused clock: the fake pricing service "takes" its round trip of 1 s in
 //! virtual time, so the tests take microseconds and can measure exactly how long refreshes
 //! waited. The fake also records every request it gets and how many were in flight at once.
+//!
+//! The property under test: the cache's lock is only ever held for a moment, never across a
+//! request to the pricing service. So refreshes of different SKUs wait for the service together,
+//! a product page never waits for anybody's round trip (however the refreshes overlap), and every
+//! refresh still sends the version it holds and lands its answer without losing anyone else's.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -268,4 +273,88 @@ async fn reading_a_price_does_not_wait_for_a_refresh() {
         .await
         .expect("the refresh did not finish within 60 s of virtual time")
         .expect("the refresh task panicked");
+}
+
+#[tokio::test(start_paused = true)]
+async fn reads_never_wait_while_refreshes_overlap() {
+    let pricing = FakePricing::with_catalogue();
+    let cache = PriceCache::new(pricing.clone());
+    refresh(&cache, &all_skus()).await;
+    // Every price changes, and refreshes start 300 ms apart: each one is a 1 s round trip, so
+    // at any moment two to four of them are waiting for the pricing service, and one or another
+    // is storing its answer.
+    for &(sku, cents, _) in CATALOGUE {
+        pricing.set_price(sku, cents + 100, &format!("{sku}-2"));
+    }
+    let start = Instant::now();
+    let mut refreshes = Vec::new();
+    for tick in 0..30u32 {
+        if tick % 3 == 0 {
+            if let Some(&(sku, _, _)) = CATALOGUE.get(tick as usize / 3) {
+                refreshes.push(cache.spawn_refresh(sku));
+            }
+        }
+        // A product page reads every price, every 100 ms.
+        for &(sku, cents, _) in CATALOGUE {
+            let read = timeout(Duration::from_millis(10), cache.price(sku)).await;
+            let Ok(price) = read else {
+                panic!(
+                    "{:?} after the first of 5 overlapping refreshes started, a product page \
+                     asked for the price of {sku:?} and got no answer within 10 ms of virtual \
+                     time: a refresh keeps a lock that readers need while it waits for the \
+                     pricing service (or while it waits for another refresh that does). Take \
+                     the lock only to read or write the cache, never across an `.await`",
+                    start.elapsed()
+                );
+            };
+            assert!(
+                price == Some(cents) || price == Some(cents + 100),
+                "during the refreshes, the price of {sku:?} read {price:?}; it should be the \
+                 price cached before ({cents}) or the new one ({})",
+                cents + 100
+            );
+        }
+        sleep(Duration::from_millis(100)).await;
+    }
+    for handle in refreshes {
+        timeout(PATIENCE, handle)
+            .await
+            .expect("a refresh did not finish within 60 s of virtual time")
+            .expect("a refresh task panicked");
+    }
+    for &(sku, cents, _) in CATALOGUE {
+        assert_eq!(
+            cache.price(sku).await,
+            Some(cents + 100),
+            "after the overlapping refreshes, the cache should hold the new price of {sku:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_abandoned_refresh_keeps_the_cached_price() {
+    let pricing = FakePricing::with_catalogue();
+    let cache = PriceCache::new(pricing.clone());
+    refresh(&cache, &["kettle"]).await;
+    pricing.set_price("kettle", 2199, "k2");
+
+    // A refresh is aborted half way through its round trip (the service is being shut down).
+    let abandoned = cache.spawn_refresh("kettle");
+    sleep(Duration::from_millis(500)).await;
+    abandoned.abort();
+    let _ = abandoned.await;
+
+    assert_eq!(
+        cache.price("kettle").await,
+        Some(2499),
+        "a refresh of \"kettle\" was aborted while it waited for the pricing service; the \
+         cache should still hold the price it had before (2499): until an answer arrives, the \
+         old price is the best we know"
+    );
+    refresh(&cache, &["kettle"]).await;
+    assert_eq!(
+        cache.price("kettle").await,
+        Some(2199),
+        "after an aborted refresh, the next refresh of \"kettle\" should store the new price"
+    );
 }

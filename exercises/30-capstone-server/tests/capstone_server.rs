@@ -167,6 +167,35 @@ fn is_error(line: &str) -> bool {
         .is_some_and(|reason| !reason.trim().is_empty())
 }
 
+/// Connects new clients until one is served (answered `VALUE ..` or `NIL` to a `GET`), and
+/// returns it. The server notices that a client has gone only when it reads the end of that
+/// client's stream (or its connection ends some other way), so a client that comes right away
+/// may still be turned away: retry for a while. `after` says what happened before, for the
+/// message if no client is served within `PATIENCE`.
+async fn served_soon(addr: SocketAddr, after: &str) -> Client {
+    let next = async {
+        loop {
+            let mut next = Client::connect(addr, "the next client").await;
+            next.send("GET k").await;
+            match next.hear().await {
+                Heard::Line(line) if line.starts_with("VALUE") || line == "NIL" => return next,
+                Heard::Line(_) | Heard::Closed => sleep(Duration::from_millis(10)).await,
+                Heard::Nothing => panic!(
+                    "{after}; then a new client heard nothing for {PATIENCE:?}: it was neither \
+                     served nor turned away"
+                ),
+            }
+        }
+    };
+    timeout(PATIENCE, next).await.unwrap_or_else(|_| {
+        panic!(
+            "{after}, yet for {PATIENCE:?} every new client was still turned away: that \
+             connection's slot was never given back, so the server serves fewer clients with \
+             every connection that ends this way"
+        )
+    })
+}
+
 #[tokio::test]
 async fn answers_set_get_and_del() {
     let server = start(16, FOREVER).await;
@@ -273,36 +302,277 @@ async fn a_client_over_the_limit_is_turned_away_until_a_slot_frees_up() {
         "after its ERR line, the client that was turned away should be disconnected"
     );
 
-    // The first client leaves: its slot must go to the next client that comes. The server
-    // notices the departure only when it reads the end of the first client's stream, so a
-    // client that comes right away may still be turned away: retry for a while.
+    // The first client leaves: its slot must go to the next client that comes.
     drop(first);
-    let next = async {
-        loop {
-            let mut next = Client::connect(server.addr, "the next client").await;
-            next.send("GET k").await;
-            match next.hear().await {
-                Heard::Line(line) if line.starts_with("VALUE") => return next,
-                Heard::Line(_) | Heard::Closed => sleep(Duration::from_millis(10)).await,
-                Heard::Nothing => panic!(
-                    "a client that came after the first one had left heard nothing for \
-                     {PATIENCE:?}: it was neither served nor turned away"
-                ),
-            }
-        }
-    };
-    let mut next = timeout(PATIENCE, next).await.unwrap_or_else(|_| {
-        panic!(
-            "the first client disconnected, yet for {PATIENCE:?} every new client was still \
-             turned away: the first connection's slot was never given back"
-        )
-    });
-
+    let mut next = served_soon(server.addr, "the first client disconnected").await;
     assert_eq!(next.request("SET k next").await, "OK");
     assert_eq!(
         second.request("GET k").await,
         "VALUE next",
         "the second client should still be served"
+    );
+}
+
+#[tokio::test]
+async fn a_slot_is_given_back_however_a_connection_ends() {
+    // One slot, so that a single slot that is never given back turns every later client away.
+    const IDLE_TIMEOUT: Duration = Duration::from_millis(300);
+    let server = start(1, IDLE_TIMEOUT).await;
+    let addr = server.addr;
+
+    // A client sends bytes that are not UTF-8, then leaves. Whether the server answers `ERR` or
+    // ends the connection with an error, the slot must come back.
+    let mut garbled = Client::connect(addr, "the client sending garbage").await;
+    let _ = garbled.stream.get_mut().write_all(b"GET \xff\xfe\n").await;
+    let _ = garbled.hear().await;
+    drop(garbled);
+    let mut next = served_soon(
+        addr,
+        "a client sent a line that is not UTF-8 and left (its connection may end with an error)",
+    )
+    .await;
+
+    // A client sends a malformed command, hears what the server says, and leaves.
+    next.send("FROB x").await;
+    let _ = next.hear().await;
+    drop(next);
+    let next = served_soon(addr, "a client sent a malformed command and left").await;
+
+    // A client's connection is reset (its machine crashed, say): the server's read fails.
+    next.stream
+        .get_ref()
+        .set_zero_linger()
+        .expect("setting SO_LINGER to zero");
+    drop(next);
+    let mut next = served_soon(
+        addr,
+        "a client's connection was reset (the server's read on it failed)",
+    )
+    .await;
+
+    // A client falls silent until the idle timeout closes its connection.
+    match next.hear_past_errors().await {
+        Heard::Closed => {}
+        heard => panic!(
+            "a client that sent nothing more for {PATIENCE:?} should have been disconnected by \
+             the {IDLE_TIMEOUT:?} idle timeout, but it heard {heard:?}"
+        ),
+    }
+    drop(next);
+    let mut next = served_soon(addr, "a client was disconnected for being idle").await;
+
+    // A client closes its side cleanly, and waits for the server to close its own.
+    next.stream.get_mut().shutdown().await.unwrap();
+    let _ = next.hear_past_errors().await;
+    drop(next);
+    let mut last = served_soon(addr, "a client closed its connection cleanly").await;
+    assert_eq!(last.request("SET k v").await, "OK");
+}
+
+/// Records the level and text of every event logged on the test's thread while it is installed.
+/// The connection tasks run on that thread too: the tests use Tokio's one-thread runtime.
+mod logs {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Level, Metadata, Subscriber};
+
+    #[derive(Clone, Default)]
+    pub struct Logs {
+        events: Arc<Mutex<Vec<(Level, String)>>>,
+        spans: Arc<AtomicU64>,
+    }
+
+    impl Logs {
+        /// Records every event on this thread until the guard is dropped.
+        pub fn record() -> (Logs, tracing::subscriber::DefaultGuard) {
+            let logs = Logs::default();
+            let guard = tracing::subscriber::set_default(logs.clone());
+            (logs, guard)
+        }
+
+        /// Every event so far, as `LEVEL text`, the text holding the message and every field.
+        pub fn events(&self) -> Vec<(Level, String)> {
+            self.events.lock().unwrap().clone()
+        }
+    }
+
+    struct Text(String);
+
+    impl Visit for Text {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" {
+                self.0.insert_str(0, &format!("{value:?} "));
+            } else {
+                self.0.push_str(&format!("{}={value:?} ", field.name()));
+            }
+        }
+    }
+
+    impl Subscriber for Logs {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(self.spans.fetch_add(1, Ordering::Relaxed) + 1)
+        }
+
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+        fn event(&self, event: &Event<'_>) {
+            let mut text = Text(String::new());
+            event.record(&mut text);
+            let level = *event.metadata().level();
+            self.events
+                .lock()
+                .unwrap()
+                .push((level, text.0.trim_end().to_owned()));
+        }
+
+        fn enter(&self, _: &Id) {}
+
+        fn exit(&self, _: &Id) {}
+    }
+}
+
+#[tokio::test]
+async fn a_connection_that_fails_is_reported() {
+    let (logs, _recording) = logs::Logs::record();
+    let mut server = start(16, FOREVER).await;
+
+    // A client's connection is reset while the server waits for its next command (its machine
+    // crashed, say): the server's read on it fails, and the connection ends with that error.
+    let mut client = Client::connect(server.addr, "the client").await;
+    assert_eq!(client.request("SET k v").await, "OK");
+    client
+        .stream
+        .get_ref()
+        .set_zero_linger()
+        .expect("setting SO_LINGER to zero");
+    drop(client);
+    // Another client comes and goes, and the server shuts down: whenever the server reports a
+    // failed connection, it has done so by the time `run` returns.
+    let mut other = Client::connect(server.addr, "another client").await;
+    assert_eq!(other.request("GET k").await, "VALUE v");
+    drop(other);
+    sleep(Duration::from_millis(50)).await;
+    server.shutdown();
+    server.stopped("although every client had gone").await;
+
+    let events = logs.events();
+    let reported = events
+        .iter()
+        .any(|(level, _)| *level == tracing::Level::WARN || *level == tracing::Level::ERROR);
+    assert!(
+        reported,
+        "a client's connection was reset while the server was reading from it, so that \
+         connection ended with an I/O error, yet nothing was logged at WARN or ERROR level: \
+         the error was dropped, and operations cannot learn why clients were cut off. The \
+         server logged: {events:?}"
+    );
+}
+
+/// Counts the bytes allocated and not yet freed, by the test's thread only: the server and all
+/// its connection tasks run there (the tests use Tokio's one-thread runtime), and tests running
+/// at the same time on other threads do not disturb the count.
+mod memory {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static LIVE: Cell<i64> = const { Cell::new(0) };
+    }
+
+    fn add(bytes: i64) {
+        let _ = LIVE.try_with(|live| live.set(live.get() + bytes));
+    }
+
+    /// Bytes this thread has allocated and not freed since it started.
+    pub fn live() -> i64 {
+        LIVE.with(Cell::get)
+    }
+
+    /// The system's allocator, counting. This is the only `unsafe` in the course: the trait
+    /// demands it, and every call goes straight to the system allocator.
+    pub struct Counting;
+
+    #[allow(unsafe_code)]
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let ptr = unsafe { System.alloc(layout) };
+            if !ptr.is_null() {
+                add(layout.size() as i64);
+            }
+            ptr
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(ptr, layout) };
+            add(-(layout.size() as i64));
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            let ptr = unsafe { System.alloc_zeroed(layout) };
+            if !ptr.is_null() {
+                add(layout.size() as i64);
+            }
+            ptr
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            let new = unsafe { System.realloc(ptr, layout, new_size) };
+            if !new.is_null() {
+                add(new_size as i64 - layout.size() as i64);
+            }
+            new
+        }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: memory::Counting = memory::Counting;
+
+#[tokio::test]
+async fn finished_connections_are_not_kept_until_shutdown() {
+    /// Clients that come, ask one thing and leave, one after another.
+    const CLIENTS: usize = 500;
+    /// What the server may keep per client that has left, on average. A finished connection
+    /// task kept until shutdown holds several hundred bytes.
+    const ALLOWED_PER_CLIENT: i64 = 64;
+
+    let server = start(16, FOREVER).await;
+    let visit = |name| async move {
+        let mut client = Client::connect(server.addr, name).await;
+        let answer = client.request("GET k").await;
+        assert_eq!(answer, "NIL", "{name} asked for a key nobody set");
+    };
+    // Warm up: the server, the runtime and the sockets set up what they keep for good.
+    for _ in 0..50 {
+        visit("a client").await;
+    }
+    let before = memory::live();
+
+    for _ in 0..CLIENTS {
+        visit("a client").await;
+    }
+    // One more client, to let the server notice that the others have gone.
+    visit("the last client").await;
+    sleep(Duration::from_millis(20)).await;
+    visit("the last client").await;
+    let grown = memory::live() - before;
+
+    assert!(
+        grown <= ALLOWED_PER_CLIENT * CLIENTS as i64,
+        "after {CLIENTS} clients came, were served and left, one at a time, the server holds \
+         {grown} bytes more than before ({} bytes per client that has gone): something is kept \
+         for every connection that has ended, such as its finished task, until shutdown. A \
+         server that runs for weeks runs out of memory that way",
+        grown / CLIENTS as i64
     );
 }
 

@@ -45,10 +45,12 @@ pub async fn run_writer<S: Storage>(
             // Shutting down must not lose what was accepted: the points in `batch` and those still
             // queued in the channel. So do not return here; stop accepting instead. After
             // `close`, every further `send` fails (the handler learns its point was refused),
-            // while the queued points can still be received. The loop drains them, and once the
-            // queue is empty `recv` returns `None`, even though handlers still hold Senders: the
-            // arm below writes the last batch and returns.
-            _ = shutdown.changed() => points.close(),
+            // while the queued points can still be received. The loop drains them, and once
+            // nothing more can arrive (the queue is empty and no reserved slot is still out)
+            // `recv` returns `None`, even though handlers still hold Senders: the arm below
+            // writes the last batch and returns. (Once closed, this arm is switched off: if the
+            // signal's sender goes away, `changed()` would be ready on every pass.)
+            _ = shutdown.changed(), if !points.is_closed() => points.close(),
 
             point = points.recv() => match point {
                 Some(point) => {

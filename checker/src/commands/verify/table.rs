@@ -10,9 +10,13 @@ pub fn print(verdicts: &[Verdict]) {
         .max()
         .unwrap_or(4)
         .max(4);
-    println!(
+    outln!(
         "{:<width$}  {:<22} {:<10} {:<10} {:<10} verdict",
-        "kata", "untouched", "solution", "accepted", "rejected"
+        "kata",
+        "untouched",
+        "solution",
+        "accepted",
+        "rejected"
     );
     for v in verdicts {
         let verdict = if v.problems.is_empty() {
@@ -27,7 +31,7 @@ pub fn print(verdicts: &[Verdict]) {
         } else {
             "MISMATCH".red().bold()
         };
-        println!(
+        outln!(
             "{:<width$}  {:<22} {:<10} {:<10} {:<10} {verdict}",
             v.kata,
             v.untouched,
@@ -37,9 +41,9 @@ pub fn print(verdicts: &[Verdict]) {
         );
     }
     for v in verdicts.iter().filter(|v| !v.problems.is_empty()) {
-        println!("\n{}", v.kata.bold());
+        outln!("\n{}", v.kata.bold());
         for problem in &v.problems {
-            println!("  - {}", problem.replace('\n', "\n    "));
+            outln!("  - {}", problem.replace('\n', "\n    "));
         }
     }
     let bad = verdicts.iter().filter(|v| !v.problems.is_empty()).count();
@@ -50,7 +54,7 @@ pub fn print(verdicts: &[Verdict]) {
         String::new()
     };
     let summary = format!("{} katas verified{times}, {bad} mismatched", verdicts.len());
-    println!(
+    outln!(
         "\n{}",
         if bad == 0 {
             summary.green()

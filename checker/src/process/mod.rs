@@ -1,5 +1,10 @@
-//! Running one child process: its own process group, a timeout that kills the whole group, and
-//! output capture with a cap so a flooding child cannot exhaust memory or the terminal.
+//! Running one child process: its own process group (a job object on Windows), a timeout that
+//! kills the whole group, and output capture with a cap so a flooding child cannot exhaust memory
+//! or the terminal.
+
+mod group;
+
+pub use group::Group;
 
 use std::collections::VecDeque;
 use std::process::{ExitStatus, Stdio};
@@ -21,29 +26,26 @@ pub struct Finished {
 }
 
 /// Runs `cmd` to completion or until `timeout`, keeping at most about `cap` bytes of each stream.
+/// Whatever the child started is killed with it when it ends, when it times out, and when this
+/// future is dropped.
 pub async fn run(mut cmd: Command, timeout: Duration, cap: usize) -> std::io::Result<Finished> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    #[cfg(unix)]
-    cmd.process_group(0);
-
+        .stderr(Stdio::piped());
     let started = Instant::now();
-    let mut child = cmd.spawn()?;
-    let stdout = tokio::spawn(read_capped(child.stdout.take(), cap));
-    let stderr = tokio::spawn(read_capped(child.stderr.take(), cap));
-    let pid = child.id();
+    let mut group = Group::spawn(cmd)?;
+    let stdout = tokio::spawn(read_capped(group.stdout(), cap));
+    let stderr = tokio::spawn(read_capped(group.stderr(), cap));
 
-    let (status, timed_out) = match tokio::time::timeout(timeout, child.wait()).await {
+    let (status, timed_out) = match tokio::time::timeout(timeout, group.wait()).await {
         Ok(status) => (Some(status?), false),
         Err(_) => {
-            signal_group(pid, Kill::Gently);
-            let status = match tokio::time::timeout(GRACE, child.wait()).await {
+            group.terminate();
+            let status = match tokio::time::timeout(GRACE, group.wait()).await {
                 Ok(status) => status.ok(),
                 Err(_) => {
-                    signal_group(pid, Kill::Now);
-                    child.wait().await.ok()
+                    group.kill();
+                    group.wait().await.ok()
                 }
             };
             (status, true)
@@ -51,7 +53,7 @@ pub async fn run(mut cmd: Command, timeout: Duration, cap: usize) -> std::io::Re
     };
     let duration = started.elapsed();
     // Whatever the test left running in its group goes with it.
-    signal_group(pid, Kill::Now);
+    group.kill();
 
     Ok(Finished {
         status,
@@ -72,28 +74,6 @@ async fn collect(reader: tokio::task::JoinHandle<String>) -> String {
         }
     }
 }
-
-enum Kill {
-    Gently,
-    Now,
-}
-
-#[cfg(unix)]
-fn signal_group(pid: Option<u32>, how: Kill) {
-    use rustix::process::{kill_process_group, Pid, Signal};
-    let Some(pid) = pid.and_then(|p| Pid::from_raw(p as i32)) else {
-        return;
-    };
-    let signal = match how {
-        Kill::Gently => Signal::TERM,
-        Kill::Now => Signal::KILL,
-    };
-    // The group may be gone already; that is the outcome we want.
-    let _ = kill_process_group(pid, signal);
-}
-
-#[cfg(not(unix))]
-fn signal_group(_pid: Option<u32>, _how: Kill) {}
 
 /// Reads a stream to its end, keeping the first quarter of `cap` and the last three quarters:
 /// the start shows what went wrong first, the end holds the test harness's verdict.

@@ -1,0 +1,124 @@
+//! Setting up a test process from the inside, before it becomes the test.
+//!
+//! The checker re-runs itself as `checker __launch [--memory BYTES] -- PROGRAM ARGS...`: that
+//! process arranges to die with the checker, lowers its own limits, and then replaces itself with
+//! the test binary, which keeps all of it. A fresh exec of ourselves needs no unsafe `pre_exec`.
+
+use anyhow::{bail, Context, Result};
+use std::ffi::OsString;
+use std::path::Path;
+use tokio::process::Command;
+
+/// The hidden first argument that selects this mode.
+const LAUNCH: &str = "__launch";
+
+/// How a test process is set up.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Setup {
+    /// The most heap (RLIMIT_DATA) the process may use, in bytes.
+    pub memory_limit: Option<u64>,
+}
+
+/// The command that starts `program` with `setup`: through the launcher where it has work to do,
+/// else directly.
+pub fn command(program: &Path, setup: Setup) -> Command {
+    let launcher = std::env::current_exe().ok().filter(|_| needed(setup));
+    let Some(checker) = launcher else {
+        return Command::new(program);
+    };
+    let mut cmd = Command::new(checker);
+    cmd.arg(LAUNCH);
+    if let Some(bytes) = setup.memory_limit {
+        cmd.arg("--memory").arg(bytes.to_string());
+    }
+    cmd.arg("--").arg(program);
+    cmd
+}
+
+/// Only Linux has the means it needs: a test that dies when the checker dies, even by SIGKILL
+/// (which no handler of ours can see), and a memory limit on heap only. Elsewhere tests start
+/// directly, without a memory limit.
+fn needed(_setup: Setup) -> bool {
+    cfg!(target_os = "linux")
+}
+
+/// When the arguments ask for a launch, performs it; returns only on failure.
+pub fn exec_if_asked() -> Option<anyhow::Error> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next()? != LAUNCH {
+        return None;
+    }
+    Some(launch(args.collect()).unwrap_err())
+}
+
+fn launch(args: Vec<OsString>) -> Result<std::convert::Infallible> {
+    let usage = || format!("usage: {LAUNCH} [--memory BYTES] -- PROGRAM [ARGS...]");
+    let mut setup = Setup::default();
+    let mut rest = &args[..];
+    loop {
+        match rest {
+            [flag, bytes, tail @ ..] if flag == "--memory" => {
+                let bytes = bytes.to_str().and_then(|b| b.parse().ok());
+                setup.memory_limit = Some(bytes.with_context(usage)?);
+                rest = tail;
+            }
+            [dashes, program, tail @ ..] if dashes == "--" => {
+                die_with_parent()?;
+                if let Some(bytes) = setup.memory_limit {
+                    limit_data(bytes)?;
+                }
+                return Err(exec(program, tail));
+            }
+            _ => bail!(usage()),
+        }
+    }
+}
+
+/// The kernel kills this process (and so the test it becomes) when the checker's thread that
+/// started it exits. The runner starts tests from its one runtime thread, the main thread.
+#[cfg(target_os = "linux")]
+fn die_with_parent() -> Result<()> {
+    use rustix::process::{set_parent_process_death_signal, Signal};
+    set_parent_process_death_signal(Some(Signal::KILL))
+        .context("cannot ask to die with the checker")?;
+    // The checker may have died before the request: then we are already orphaned.
+    if std::os::unix::process::parent_id() == 1 {
+        bail!("the checker exited before its test started");
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent() -> Result<()> {
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn limit_data(bytes: u64) -> Result<()> {
+    use rustix::process::{setrlimit, Resource, Rlimit};
+    let limit = Rlimit {
+        current: Some(bytes),
+        maximum: Some(bytes),
+    };
+    setrlimit(Resource::Data, limit).context("cannot set the memory limit")
+}
+
+#[cfg(not(target_os = "linux"))]
+fn limit_data(_bytes: u64) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn exec(program: &OsString, args: &[OsString]) -> anyhow::Error {
+    use std::os::unix::process::CommandExt;
+    let err = std::process::Command::new(program).args(args).exec();
+    anyhow::Error::new(err).context(format!("cannot run {}", program.to_string_lossy()))
+}
+
+#[cfg(not(unix))]
+fn exec(program: &OsString, _args: &[OsString]) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the launcher runs only on Linux; {} is started directly elsewhere",
+        program.to_string_lossy()
+    )
+}

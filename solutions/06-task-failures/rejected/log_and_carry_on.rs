@@ -1,0 +1,32 @@
+//! Rejected: logs each failure and carries on: the caller still hears `Ok(())` when a backup failed or crashed
+//! Fails: a_failed_dump_is_an_error_naming_its_database, a_failed_dump_keeps_its_error_as_the_source, a_crashed_dump_is_an_error_not_a_crash_of_the_caller
+//! The nightly backup: one worker task per database, all dumps in parallel.
+
+use std::future::Future;
+
+/// Backs up every database, one worker task each, so the dumps run in parallel. `backup` starts
+/// the dump of one database.
+///
+/// Returns `Ok(())` only when every backup has finished successfully. If a backup failed or its
+/// worker crashed, returns an error that says which database it was and what went wrong.
+pub async fn backup_all<F, Fut>(databases: Vec<String>, backup: F) -> anyhow::Result<()>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let mut workers = Vec::new();
+    for database in databases {
+        let worker = tokio::spawn(backup(database.clone()));
+        workers.push((database, worker));
+    }
+
+    // One failed dump must not stop the others from being waited for: log it and go on.
+    for (database, worker) in workers {
+        match worker.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => eprintln!("backing up {database} failed: {error:#}"),
+            Err(crash) => eprintln!("the backup worker for {database} crashed: {crash}"),
+        }
+    }
+    Ok(())
+}

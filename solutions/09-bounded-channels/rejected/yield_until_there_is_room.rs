@@ -1,0 +1,105 @@
+//! Rejected: counts the queued lines and, while the queue is full, yields and checks again: the send spins instead of sleeping until the writer makes room
+//! Fails: send_waits_once_max_queued_lines_are_waiting, reader_stays_within_max_queued_of_a_slow_writer
+//! Log ingestion: a reader task pulls lines from a source and queues them for a writer that ships
+//! them to storage. Reading is fast, shipping is slow, so the queue between them decides how much
+//! memory a burst of logs can take.
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use tokio::sync::mpsc;
+
+/// The writer has gone away; the line was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterGone;
+
+impl fmt::Display for WriterGone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the writer has gone away")
+    }
+}
+
+impl std::error::Error for WriterGone {}
+
+/// How many lines wait in the queue, and how many may.
+#[derive(Debug)]
+struct Queued {
+    now: AtomicUsize,
+    max: usize,
+}
+
+/// The reader's end of the queue.
+#[derive(Debug, Clone)]
+pub struct LineSender {
+    tx: mpsc::UnboundedSender<String>,
+    queued: Arc<Queued>,
+}
+
+/// The writer's end of the queue.
+#[derive(Debug)]
+pub struct LineReceiver {
+    rx: mpsc::UnboundedReceiver<String>,
+    queued: Arc<Queued>,
+}
+
+/// Creates the queue between the reader and the writer. At most `max_queued` lines wait in it:
+/// once it is full, `send` waits until the writer has taken a line.
+///
+/// # Panics
+/// If `max_queued` is 0.
+pub fn queue(max_queued: usize) -> (LineSender, LineReceiver) {
+    assert!(max_queued > 0, "max_queued must be at least 1");
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(Queued {
+        now: AtomicUsize::new(0),
+        max: max_queued,
+    });
+    (
+        LineSender {
+            tx,
+            queued: Arc::clone(&queued),
+        },
+        LineReceiver { rx, queued },
+    )
+}
+
+impl LineSender {
+    /// Queues one line for the writer.
+    pub async fn send(&self, line: String) -> Result<(), WriterGone> {
+        // Full: let the other tasks (the writer) run, then look again.
+        while self.queued.now.load(Ordering::SeqCst) >= self.queued.max {
+            tokio::task::yield_now().await;
+        }
+        self.queued.now.fetch_add(1, Ordering::SeqCst);
+        self.tx.send(line).map_err(|_| WriterGone)
+    }
+}
+
+impl LineReceiver {
+    /// The next queued line, or `None` once every `LineSender` is gone and the queue is empty.
+    pub async fn recv(&mut self) -> Option<String> {
+        let line = self.rx.recv().await?;
+        self.queued.now.fetch_sub(1, Ordering::SeqCst);
+        Some(line)
+    }
+}
+
+/// Spawns the reader: it pulls every line from `source` into a queue of at most `max_queued`
+/// lines and returns the writer's end. When the writer falls behind, the reader waits for it.
+pub fn spawn_reader<S>(source: S, max_queued: usize) -> LineReceiver
+where
+    S: Stream<Item = String> + Send + 'static,
+{
+    let (tx, rx) = queue(max_queued);
+    tokio::spawn(async move {
+        let mut source = std::pin::pin!(source);
+        while let Some(line) = source.next().await {
+            if tx.send(line).await.is_err() {
+                break; // the writer is gone: stop reading
+            }
+        }
+    });
+    rx
+}

@@ -1,0 +1,43 @@
+//! Rejected: treats two quiet seconds as "every worker is done", so a probe slower than that loses its report
+//! Fails: every_service_gets_exactly_one_report, collector_returns_when_the_last_worker_is_done
+//! Fan out one probe task per service, fan the reports back in through a channel.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+/// The outcome of probing one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub service: String,
+    pub healthy: bool,
+}
+
+/// Probes every service concurrently, one task each, and returns one report per service in the
+/// order the probes finished. Returns as soon as the last probe has reported.
+pub async fn check_all<F, Fut>(services: Vec<String>, probe: F) -> Vec<Report>
+where
+    F: Fn(String) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    let (tx, mut rx) = mpsc::channel(16);
+
+    for service in services {
+        let tx = tx.clone();
+        let probe = probe.clone();
+        tokio::spawn(async move {
+            let healthy = probe(service.clone()).await;
+            // The collector only goes away if check_all itself was cancelled: nothing to do then.
+            let _ = tx.send(Report { service, healthy }).await;
+        });
+    }
+
+    // Stop once nothing has arrived for a while: by then every probe must have answered.
+    let mut reports = Vec::new();
+    while let Ok(Some(report)) = timeout(Duration::from_secs(2), rx.recv()).await {
+        reports.push(report);
+    }
+    reports
+}

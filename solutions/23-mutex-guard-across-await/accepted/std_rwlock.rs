@@ -1,0 +1,88 @@
+//! Accepted: a `std::sync::RwLock`, so product pages read in parallel; a read lock copies the version out, a write lock stores the answer, and neither lives across the fetch.
+//! The price cache behind the shop's product pages.
+//!
+//! Product pages read prices from this cache. When a page notices that a price is stale, it asks
+//! for a refresh, which asks the pricing service whether the price changed since the version we
+//! hold (a conditional request, like HTTP's `If-None-Match`).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+
+use tokio::task::JoinHandle;
+
+/// What the pricing service answers to a conditional request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// The price changed since the version we sent (or we sent none): the new price, with the
+    /// tag of its version.
+    Changed { price_cents: u64, etag: String },
+    /// The price is still the version we sent.
+    NotModified,
+}
+
+/// Client for the pricing service; in production, an HTTP call to another team's service.
+pub trait PricingService: Send + Sync + 'static {
+    /// Asks for the price of `sku`. `etag` is the version we hold, if any: when it is still
+    /// current, the service answers `NotModified` instead of sending the price again.
+    fn fetch(&self, sku: &str, etag: Option<&str>) -> impl Future<Output = Fetched> + Send;
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    price_cents: u64,
+    etag: String,
+}
+
+/// Cached prices by SKU. Cheap to clone: clones share one cache.
+pub struct PriceCache<S> {
+    entries: Arc<RwLock<HashMap<String, Entry>>>,
+    service: Arc<S>,
+}
+
+impl<S> Clone for PriceCache<S> {
+    fn clone(&self) -> Self {
+        PriceCache {
+            entries: Arc::clone(&self.entries),
+            service: Arc::clone(&self.service),
+        }
+    }
+}
+
+impl<S: PricingService> PriceCache<S> {
+    pub fn new(service: S) -> Self {
+        PriceCache {
+            entries: Arc::default(),
+            service: Arc::new(service),
+        }
+    }
+
+    /// The cached price of `sku` in cents, if we have one. Every product page calls this.
+    pub async fn price(&self, sku: &str) -> Option<u64> {
+        let entries = self.entries.read().unwrap();
+        entries.get(sku).map(|entry| entry.price_cents)
+    }
+
+    /// Refreshes the cached price of `sku` in a background task, so that the page that noticed
+    /// the stale price does not wait for the pricing service. Refreshes of different SKUs run at
+    /// the same time.
+    pub fn spawn_refresh(&self, sku: &str) -> JoinHandle<()> {
+        let entries = Arc::clone(&self.entries);
+        let service = Arc::clone(&self.service);
+        let sku = sku.to_owned();
+        tokio::spawn(async move {
+            // Copy the version out under a read lock; the guard is a temporary, gone at the end
+            // of the statement, so nothing is locked while we wait for the pricing service.
+            let etag = entries
+                .read()
+                .unwrap()
+                .get(&sku)
+                .map(|entry| entry.etag.clone());
+            let fetched = service.fetch(&sku, etag.as_deref()).await;
+            if let Fetched::Changed { price_cents, etag } = fetched {
+                let mut entries = entries.write().unwrap();
+                entries.insert(sku, Entry { price_cents, etag });
+            }
+        })
+    }
+}
