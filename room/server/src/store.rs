@@ -125,7 +125,7 @@ impl Store {
                 &format!("cannot open the room database {}", path.display()),
             )
         })?;
-        let loaded = prepare(&conn).map_err(|e| {
+        let loaded = prepare(&conn, create, path).map_err(|e| {
             explained(
                 e,
                 &format!("cannot read the room database {}", path.display()),
@@ -234,11 +234,25 @@ fn explained(err: anyhow::Error, context: &str) -> anyhow::Error {
 }
 
 /// Sets the connection up, creates the tables and reads the whole room.
-fn prepare(conn: &Connection) -> Result<Loaded> {
+/// Without `create`, a database without the room's tables is refused before anything is
+/// written to it: an empty file, or some other program's database.
+fn prepare(conn: &Connection, create: bool, path: &Path) -> Result<Loaded> {
     // The room is one process's: an exclusive lock keeps a second server off the same file,
     // and that second server should hear so quickly.
     conn.busy_timeout(std::time::Duration::from_millis(500))?;
     conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'learners')",
+        [],
+        |r| r.get(0),
+    )?;
+    if tables < 2 && !create {
+        bail!(
+            "{} holds no room (an empty database, or not a room's): start a new room with \
+             --new-room, or give --db the room's database",
+            path.display()
+        );
+    }
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // In WAL mode NORMAL loses no committed transaction when the process dies, only (perhaps)
     // the last ones when the machine loses power: a fair trade for a workshop.

@@ -282,6 +282,12 @@ fn a_missing_empty_or_damaged_database_is_never_silently_a_new_room() {
     let empty = refused_start(&db, &[]);
     assert!(empty.contains("holds no room"), "{empty}");
     assert!(!empty.contains("another"), "{empty}");
+    assert_eq!(
+        std::fs::metadata(&db).unwrap().len(),
+        0,
+        "the empty file is left as it was"
+    );
+    assert!(!dir.path().join("room.db-wal").exists());
 
     std::fs::write(&db, "this is not a database\n".repeat(400)).unwrap();
     let damaged = refused_start(&db, &[]);
