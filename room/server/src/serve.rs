@@ -150,11 +150,10 @@ fn announce(
     };
     writeln!(
         out,
-        "note: the room speaks plain HTTP on {} ({reach}): anyone on the same network can read \
-         the room code and learners' tokens as they pass. A token lets its holder report results \
-         as that learner and read the pacing, nothing else. Open the dashboard on this machine so \
-         the instructor key stays off the network.",
-        args.listen
+        "note: the room speaks plain HTTP, not HTTPS, on {local} ({reach}): anyone on a network \
+         it is reached through can read the room code and learners' tokens as they pass. A token \
+         lets its holder report results as that learner and read the pacing, nothing else. Open \
+         the dashboard on this machine so the instructor key stays off the network."
     )?;
     writeln!(
         out,
