@@ -1,13 +1,14 @@
 //! `grade` and `merge-grades`: a class's submissions in, gradebooks out.
 
-use super::{until_interrupted, Workspace};
+use super::Workspace;
 use crate::cli::GradeArgs;
 use crate::exit;
 use crate::grading::results::{ClassResults, StudentGrade};
-use crate::grading::{class, outputs, results, similarity, tree};
+use crate::grading::{class, outputs, results, session, similarity, tree};
 use crate::kata::Kata;
+use crate::process;
 use crate::report::progress_bar::Bar;
-use crate::runner::{self, Check, Options};
+use crate::style;
 use anyhow::{bail, Context, Result};
 use colored::Colorize;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,9 @@ use std::time::Duration;
 
 /// Pairs of submissions at least this alike are listed in similarity.csv.
 const SIMILARITY_THRESHOLD: f64 = 0.8;
+/// The longest one student's build may take: past it, a submission that makes the compiler
+/// work for ever is stopped.
+const BUILD_TIMEOUT_SECS: u64 = 300;
 
 pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
     if args.gradescope.is_some() && !args.single {
@@ -40,47 +44,58 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         None => class.clone(),
     };
     let graded = tree::with_hidden_tests(&katas, args.hidden.as_deref())?;
-
-    // Beside the repository's build output, so compiled dependencies outlive one grading run.
-    let grading_dir = workspace.repo.target_dir().join("grading");
-    let temporary_work = grading_dir.join(format!("work-{}", std::process::id()));
-    let work = args
-        .work_dir
-        .clone()
-        .unwrap_or_else(|| temporary_work.clone());
-    let tree::Layout { entries, problems } =
-        tree::build(&workspace.repo.root, &work, &submissions, &graded)?;
-    let checks: Vec<Check> = entries
-        .iter()
-        .map(|e| Check {
-            kata: &graded[e.kata].kata,
-            package: e.package.clone(),
-            dir: e.dir.clone(),
-            group: Some(e.student),
-        })
-        .collect();
-    let options = Options {
+    let confined = !args.unconfined;
+    if confined {
+        session::confinement_available().context(
+            "grading runs students' code confined (Landlock and a network namespace); on a \
+             machine that cannot, grade inside a throwaway VM or container and add --unconfined",
+        )?;
+    } else {
+        style::warning(
+            "--unconfined: students' code builds and runs with your rights, reads your files \
+             and reaches the network. Do this only in a throwaway VM or container.",
+        );
+    }
+    let grounds = tree::Grounds::prepare(
+        &workspace.repo.root,
+        &workspace.repo.target_dir(),
+        args.work_dir.as_deref(),
+    )?;
+    process::reaper::become_subreaper()?;
+    let limits = session::Limits {
+        memory_limit: args.memory_limit * 1024 * 1024,
         output_cap: args.output_cap * 1024,
-        target_dir: Some(grading_dir.join("target")),
-        memory_limit: Some(args.memory_limit * 1024 * 1024),
-        group_budget: Some(Duration::from_secs(args.time_limit)),
-        ..Options::new(false)
+        time_limit: Duration::from_secs(args.time_limit),
+        build_timeout: Duration::from_secs(BUILD_TIMEOUT_SECS),
+        confined,
     };
     eprintln!(
-        "grading {} submissions × {} katas",
+        "grading {} submissions × {} katas{}",
         submissions.len(),
-        katas.len()
+        katas.len(),
+        if confined {
+            ", confined"
+        } else {
+            ", UNCONFINED"
+        }
     );
     let mut bar = Bar::new();
-    let reports = if checks.is_empty() {
-        Vec::new()
-    } else {
-        until_interrupted(runner::check(&work, &checks, &options, &mut bar))?
-    };
-    bar.finish();
-    if args.work_dir.is_none() {
-        let _ = std::fs::remove_dir_all(&temporary_work);
+    session::build_handout(&grounds, &graded, &mut bar)?;
+    let slots = tree::student_slots(&submissions);
+    let mut runs = Vec::new();
+    for (index, submission) in submissions.iter().enumerate() {
+        bar.student(index + 1, submissions.len(), &submission.student);
+        runs.push(session::grade_student(
+            &grounds,
+            &slots[index],
+            submission,
+            &graded,
+            &limits,
+            &mut bar,
+        )?);
     }
+    bar.finish();
+    drop(grounds);
 
     let mut students = Vec::new();
     let mut tests = Vec::new();
@@ -91,11 +106,7 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
             max_score: 0,
             katas: Default::default(),
             tampered: Vec::new(),
-            problems: problems
-                .iter()
-                .filter(|(s, _)| *s == index)
-                .map(|(_, p)| p.clone())
-                .collect(),
+            problems: runs[index].problems.clone(),
         };
         if submission.exercises.is_none() {
             student
@@ -106,10 +117,11 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
             student
                 .tampered
                 .extend(class::tampered_files(submission, kata));
-            let report = entries
+            let report = runs[index]
+                .reports
                 .iter()
-                .position(|e| e.student == index && e.kata == kata_index)
-                .map(|i| &reports[i]);
+                .find(|(kata, _)| *kata == kata_index)
+                .map(|(_, report)| report);
             tests.extend(results::kata_tests(&submission.student, kata, report));
         }
         students.push(student);
