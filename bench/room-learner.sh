@@ -51,7 +51,7 @@ PY
 
 alone=$(measure)
 
-"$room" --listen 127.0.0.1:0 --code BENCH --db "$copy/room.db" >"$copy/serve.out" 2>&1 &
+"$room" --listen 127.0.0.1:0 --new-room --code BENCH --db "$copy/room.db" >"$copy/serve.out" 2>&1 &
 server=$!
 for _ in $(seq 100); do grep -q '^listening on ' "$copy/serve.out" && break; sleep 0.1; done
 url=$(sed -n 's/^listening on //p' "$copy/serve.out")

@@ -31,15 +31,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$release/kata-room" --listen 127.0.0.1:0 --code "$code" --db "$tmp/room.db" \
-  --unlock-through 8 >"$tmp/serve.out" 2>"$tmp/serve.err" &
+# Every simulated learner joins from loopback within a second: lift the per-address join limit
+# and size the room for the class; everything else is as `cargo kata serve` runs it.
+"$release/kata-room" --listen 127.0.0.1:0 --new-room --code "$code" --db "$tmp/room.db" \
+  --unlock-through 8 --max-learners "$learners" --joins-per-minute 0 \
+  >"$tmp/serve.out" 2>"$tmp/serve.err" &
 server=$!
 
-# serve's first line is `listening on http://IP:PORT`; the dashboard line carries `?key=`.
+# serve's first line is `listening on http://IP:PORT`; it never prints the instructor key, which
+# it keeps (in the dashboard address) in a file beside the database.
 url=
 for _ in $(seq 300); do
   url=$(sed -n '1s/^listening on //p' "$tmp/serve.out")
-  [ -n "$url" ] && grep -q 'key=' "$tmp/serve.out" && break
+  [ -n "$url" ] && grep -q '^instructor dashboard' "$tmp/serve.out" && break
   if ! kill -0 "$server" 2>/dev/null; then
     echo "serve exited early:" >&2
     cat "$tmp/serve.out" "$tmp/serve.err" >&2
@@ -52,7 +56,7 @@ if [ -z "$url" ]; then
   cat "$tmp/serve.out" "$tmp/serve.err" >&2
   exit 1
 fi
-key=$(grep -o 'key=[^[:space:]&"]*' "$tmp/serve.out" | head -n 1 | cut -d= -f2- || true)
+key=$(grep -o 'key=[^[:space:]&"]*' "$tmp/room.db.instructor" 2>/dev/null | head -n 1 | cut -d= -f2- || true)
 key_args=()
 [ -n "$key" ] && key_args=(--key "$key")
 browser_args=()

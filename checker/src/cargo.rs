@@ -1,6 +1,8 @@
 //! Talking to cargo: building test binaries (with clippy's lints where a kata asks), read through cargo's
 //! machine-readable output.
 
+use crate::confine::Policy;
+use crate::launch;
 use crate::process::Group;
 use anyhow::{anyhow, Context, Result};
 use serde_json::Value;
@@ -100,15 +102,59 @@ pub async fn build_tests(
     root: &Path,
     packages: &[&str],
     lint: bool,
-    color: bool,
-    target_dir: Option<&Path>,
+    settings: &BuildSettings<'_>,
     progress: impl FnMut(&str),
 ) -> Result<Build> {
-    let mut cmd = tests_build_command(packages, lint, color)?;
-    if let Some(dir) = target_dir {
+    let mut cmd = tests_build_command(packages, lint, settings.color)?;
+    if let Some(dir) = settings.target_dir {
         cmd.env("CARGO_TARGET_DIR", dir);
     }
-    run_cargo(cmd.into(), root, progress).await
+    cmd.envs(settings.env.iter().map(|(k, v)| (k, v)));
+    let cmd = match settings.confine {
+        None => cmd.into(),
+        Some(policy) => confined(&cmd, policy),
+    };
+    let build = run_cargo(cmd, root, progress);
+    match settings.timeout {
+        None => build.await,
+        // Dropping the build kills cargo and everything under it.
+        Some(limit) => tokio::time::timeout(limit, build)
+            .await
+            .unwrap_or_else(|_| {
+                Err(anyhow!(
+                    "the build took longer than {}s and was stopped",
+                    limit.as_secs()
+                ))
+            }),
+    }
+}
+
+/// How a build runs, beyond which packages it builds.
+#[derive(Debug, Default)]
+pub struct BuildSettings<'a> {
+    pub color: bool,
+    pub target_dir: Option<&'a Path>,
+    pub env: &'a [(String, String)],
+    /// Grading runs cargo, and so rustc, clippy and every proc macro, confined, offline.
+    pub confine: Option<&'a Policy>,
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// `cmd` run through the launcher under `policy`, offline (there is no network to reach).
+fn confined(cmd: &std::process::Command, policy: &Policy) -> Command {
+    let setup = launch::Setup {
+        memory_limit: None,
+        policy: Some(policy.clone()),
+    };
+    let mut confined = launch::command(Path::new(cmd.get_program()), &setup);
+    confined.arg("--offline").args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => confined.env(key, value),
+            None => confined.env_remove(key),
+        };
+    }
+    confined
 }
 
 /// The cargo command that builds `packages`' test binaries as the checker does, for callers

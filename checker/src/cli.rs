@@ -149,9 +149,13 @@ pub struct GradeArgs {
     /// Kilobytes of output kept per test and stream
     #[arg(long, default_value_t = 64)]
     pub output_cap: usize,
-    /// Lay out the grading workspace here and keep it (default: a temporary folder under target/)
+    /// Lay out the students' workspaces here and keep them (default: a temporary folder outside
+    /// the repository, removed at the end)
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
+    /// Build and run students' code without confinement: only inside a throwaway VM or container
+    #[arg(long)]
+    pub unconfined: bool,
 }
 
 /// Gradescope's visibility settings that keep a test from students (until a date, or until

@@ -1,27 +1,32 @@
-//! Setting up a test process from the inside, before it becomes the test.
+//! Setting up a process of untrusted code from the inside, before it becomes that code: a test,
+//! or a student's build while grading.
 //!
-//! The checker re-runs itself as `checker __launch [--memory BYTES] -- PROGRAM ARGS...`: that
-//! process arranges to die with the checker, lowers its own limits, and then replaces itself with
-//! the test binary, which keeps all of it. A fresh exec of ourselves needs no unsafe `pre_exec`.
+//! The checker re-runs itself as `checker __launch [--memory BYTES] [POLICY] -- PROGRAM ARGS...`:
+//! that process arranges to die with the checker, lowers its own limits, confines itself (see
+//! confine), and then replaces itself with the program, which keeps all of it. A fresh exec of
+//! ourselves needs no unsafe `pre_exec`.
 
+use crate::confine::{self, Policy};
 use anyhow::{bail, Context, Result};
 use std::ffi::OsString;
 use std::path::Path;
 use tokio::process::Command;
 
 /// The hidden first argument that selects this mode.
-const LAUNCH: &str = "__launch";
+pub const LAUNCH: &str = "__launch";
 
-/// How a test process is set up.
-#[derive(Debug, Clone, Copy, Default)]
+/// How a process of untrusted code is set up.
+#[derive(Debug, Clone, Default)]
 pub struct Setup {
     /// The most heap (RLIMIT_DATA) the process may use, in bytes.
     pub memory_limit: Option<u64>,
+    /// What it may touch, when grading confines it.
+    pub policy: Option<Policy>,
 }
 
 /// The command that starts `program` with `setup`: through the launcher where it has work to do,
 /// else directly.
-pub fn command(program: &Path, setup: Setup) -> Command {
+pub fn command(program: &Path, setup: &Setup) -> Command {
     let launcher = std::env::current_exe().ok().filter(|_| needed(setup));
     let Some(checker) = launcher else {
         return Command::new(program);
@@ -31,14 +36,18 @@ pub fn command(program: &Path, setup: Setup) -> Command {
     if let Some(bytes) = setup.memory_limit {
         cmd.arg("--memory").arg(bytes.to_string());
     }
+    if let Some(policy) = &setup.policy {
+        cmd.args(policy.to_args());
+    }
     cmd.arg("--").arg(program);
     cmd
 }
 
 /// Only Linux has the means it needs: a test that dies when the checker dies, even by SIGKILL
-/// (which no handler of ours can see), and a memory limit on heap only. Elsewhere tests start
-/// directly, without a memory limit.
-fn needed(_setup: Setup) -> bool {
+/// (which no handler of ours can see), a memory limit on heap only, and confinement. Elsewhere
+/// tests start directly, without a memory limit (grading refuses to run unconfined there unless
+/// asked to).
+fn needed(_setup: &Setup) -> bool {
     cfg!(target_os = "linux")
 }
 
@@ -52,26 +61,32 @@ pub fn exec_if_asked() -> Option<anyhow::Error> {
 }
 
 fn launch(args: Vec<OsString>) -> Result<std::convert::Infallible> {
-    let usage = || format!("usage: {LAUNCH} [--memory BYTES] -- PROGRAM [ARGS...]");
-    let mut setup = Setup::default();
-    let mut rest = &args[..];
+    let usage = || format!("usage: {LAUNCH} [--memory BYTES] [POLICY] -- PROGRAM [ARGS...]");
+    let mut memory_limit = None;
+    let mut policy = Policy::default();
+    let mut args = args.into_iter();
     loop {
-        match rest {
-            [flag, bytes, tail @ ..] if flag == "--memory" => {
-                let bytes = bytes.to_str().and_then(|b| b.parse().ok());
-                setup.memory_limit = Some(bytes.with_context(usage)?);
-                rest = tail;
-            }
-            [dashes, program, tail @ ..] if dashes == "--" => {
-                die_with_parent()?;
-                if let Some(bytes) = setup.memory_limit {
-                    limit_data(bytes)?;
-                }
-                return Err(exec(program, tail));
-            }
-            _ => bail!(usage()),
+        let arg = args.next().with_context(usage)?;
+        let flag = arg.to_string_lossy();
+        if flag == "--memory" {
+            let bytes = args.next().and_then(|b| b.to_str()?.parse().ok());
+            memory_limit = Some(bytes.with_context(usage)?);
+        } else if flag == "--" {
+            break;
+        } else if !policy.take_arg(&flag, || args.next())? {
+            bail!(usage());
         }
     }
+    let program = args.next().with_context(usage)?;
+    let rest: Vec<OsString> = args.collect();
+    die_with_parent()?;
+    if let Some(bytes) = memory_limit {
+        limit_data(bytes)?;
+    }
+    if !policy.is_empty() {
+        confine::apply(&policy)?;
+    }
+    Err(exec(&program, &rest))
 }
 
 /// The kernel kills this process (and so the test it becomes) when the checker's thread that

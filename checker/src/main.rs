@@ -6,6 +6,7 @@ mod backups;
 mod cargo;
 mod cli;
 mod commands;
+mod confine;
 mod events;
 mod exit;
 mod grading;
@@ -30,6 +31,18 @@ fn main() -> ExitCode {
     if let Some(err) = launch::exec_if_asked() {
         style::print_error(&err);
         return exit::ERROR.into();
+    }
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == confine::PROBE)
+    {
+        return match confine::probe() {
+            Ok(()) => exit::SUCCESS.into(),
+            Err(err) => {
+                style::print_error(&err);
+                exit::ERROR.into()
+            }
+        };
     }
     let args = <cli::Cli as clap::Parser>::parse();
     style::configure();

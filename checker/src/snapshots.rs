@@ -176,12 +176,17 @@ fn git(root: &Path, args: &[&str]) -> Option<Vec<u8>> {
     output.status.success().then_some(output.stdout)
 }
 
-/// Every file under `path` (or `path` itself when it is a file), sorted.
+/// Every regular file under `path` (or `path` itself when it is one), sorted. Symbolic links are
+/// never followed, so a link to `.` cannot send it round for ever, and one to elsewhere is not
+/// taken for a file of the tree.
 pub fn walk(path: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    if path.is_file() {
+    let Ok(kind) = fs::symlink_metadata(path).map(|m| m.file_type()) else {
+        return Ok(files);
+    };
+    if kind.is_file() {
         files.push(path.to_path_buf());
-    } else if path.is_dir() {
+    } else if kind.is_dir() {
         for entry in fs::read_dir(path)? {
             files.extend(walk(&entry?.path())?);
         }
@@ -197,14 +202,4 @@ fn relative_files(base: &Path, entry: &str) -> Vec<PathBuf> {
         .into_iter()
         .filter_map(|p| p.strip_prefix(base).ok().map(Path::to_path_buf))
         .collect()
-}
-
-pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    for file in walk(from)? {
-        let target = to.join(file.strip_prefix(from).expect("walked inside"));
-        fs::create_dir_all(target.parent().expect("a file has a parent"))?;
-        fs::copy(&file, &target)
-            .with_context(|| format!("cannot copy {} to {}", file.display(), target.display()))?;
-    }
-    Ok(())
 }

@@ -108,6 +108,31 @@ fn locked_katas_show_as_locked_in_list_and_watch() {
 }
 
 #[test]
+fn the_first_list_after_an_unlock_shows_it() {
+    let sandbox = Sandbox::new();
+    let room = joined_room(&sandbox, "Ib", &["--unlock-through", "2"]);
+    let locked = |sandbox: &Sandbox| -> Vec<u64> {
+        let list = sandbox.checker(&["list", "--json"]).json();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["locked"] == true)
+            .map(|k| k["order"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(locked(&sandbox).first(), Some(&3));
+    let key = room.key();
+    let opened = room.post(
+        "/api/pacing",
+        Some(&key),
+        &serde_json::json!({"unlocked_through": 5}),
+    );
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    // At once, not after the next background sync.
+    assert_eq!(locked(&sandbox).first(), Some(&6), "list shows the unlock");
+}
+
+#[test]
 fn watch_starts_a_locked_kata_by_itself_when_the_instructor_opens_it() {
     let sandbox = Sandbox::new();
     let room = joined_room(&sandbox, "Di", &["--unlock-through", "2"]);

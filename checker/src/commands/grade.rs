@@ -1,15 +1,16 @@
 //! `grade` and `merge-grades`: a class's submissions in, gradebooks out.
 
-use super::{until_interrupted, Workspace};
+use super::Workspace;
 use crate::cli::GradeArgs;
-use crate::events::CrateReport;
 use crate::exit;
+use crate::grading::distinct::Known;
 use crate::grading::results::{ClassResults, Scoring, StudentGrade};
 use crate::grading::review::{self, Baseline};
-use crate::grading::{class, distinct, outputs, results, similarity, tree};
+use crate::grading::{class, outputs, results, session, similarity, tree};
 use crate::kata::Kata;
+use crate::process;
 use crate::report::progress_bar::Bar;
-use crate::runner::{self, Check, Options};
+use crate::style;
 use anyhow::{bail, Context, Result};
 use colored::Colorize;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,9 @@ use std::time::Duration;
 
 /// Pairs of submissions at least this alike are listed in similarity.csv.
 const SIMILARITY_THRESHOLD: f64 = 0.8;
+/// The longest one student's build may take: past it, a submission that makes the compiler
+/// work for ever is stopped.
+const BUILD_TIMEOUT_SECS: u64 = 300;
 
 pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
     if (args.gradescope.is_some() || args.classroom.is_some()) && !args.single {
@@ -47,81 +51,68 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         .zip(&graded)
         .map(|(released, graded)| Scoring::of(released, &graded.kata))
         .collect();
-
-    // Beside the repository's build output, so compiled dependencies outlive one grading run.
-    let grading_dir = workspace.repo.target_dir().join("grading");
-    let temporary_work = grading_dir.join(format!("work-{}", std::process::id()));
-    let work = args
-        .work_dir
-        .clone()
-        .unwrap_or_else(|| temporary_work.clone());
-    let tree::Layout { entries, problems } =
-        tree::build(&workspace.repo.root, &work, &submissions, &graded)?;
-    let same = distinct::group(&work, &entries)?;
-    let checks: Vec<Check> = same
-        .graded
-        .iter()
-        .map(|&i| {
-            let e = &entries[i];
-            Check {
-                kata: &graded[e.kata].kata,
-                package: e.package.clone(),
-                dir: e.dir.clone(),
-                group: Some(e.student),
-            }
-        })
-        .collect();
-    let options = Options {
+    let confined = !args.unconfined;
+    if confined {
+        session::confinement_available().context(
+            "grading runs students' code confined (Landlock and a network namespace); on a \
+             machine that cannot, grade inside a throwaway VM or container and add --unconfined",
+        )?;
+    } else {
+        style::warning(
+            "--unconfined: students' code builds and runs with your rights, reads your files \
+             and reaches the network. Do this only in a throwaway VM or container.",
+        );
+    }
+    let grounds = tree::Grounds::prepare(
+        &workspace.repo.root,
+        &workspace.repo.target_dir(),
+        args.work_dir.as_deref(),
+    )?;
+    process::reaper::become_subreaper()?;
+    let limits = session::Limits {
+        memory_limit: args.memory_limit * 1024 * 1024,
         output_cap: args.output_cap * 1024,
-        target_dir: Some(grading_dir.join("target")),
-        memory_limit: Some(args.memory_limit * 1024 * 1024),
-        group_budget: Some(Duration::from_secs(args.time_limit)),
-        ..Options::new(false)
+        time_limit: Duration::from_secs(args.time_limit),
+        build_timeout: Duration::from_secs(BUILD_TIMEOUT_SECS),
+        confined,
     };
     eprintln!(
-        "grading {} submissions × {} katas ({} distinct kata sources to build and test)",
+        "grading {} submissions × {} katas{}",
         submissions.len(),
         katas.len(),
-        checks.len()
+        if confined {
+            ", confined"
+        } else {
+            ", UNCONFINED"
+        }
     );
     let mut bar = Bar::new();
-    let reports = if checks.is_empty() {
-        Vec::new()
-    } else {
-        until_interrupted(runner::check(&work, &checks, &options, &mut bar))?
-    };
-    bar.finish();
-    // Each entry's report: its own, or that of the identical sources graded in its place, with
-    // that crate's folder named as the entry's own, so no student reads another's path.
-    let entry_reports: Vec<CrateReport> = (0..entries.len())
-        .map(|i| {
-            let graded_as = same.graded_as[i];
-            let report = &reports[same
-                .graded
-                .iter()
-                .position(|&g| g == graded_as)
-                .expect("graded")];
-            if graded_as == i {
-                report.clone()
-            } else {
-                distinct::as_entry(report, &work, &entries[graded_as], &entries[i])
-            }
-        })
-        .collect();
-    if args.work_dir.is_none() {
-        let _ = std::fs::remove_dir_all(&temporary_work);
+    session::build_handout(&grounds, &graded, &mut bar)?;
+    let slots = tree::student_slots(&submissions);
+    let mut runs = Vec::new();
+    // Identical sources of a kata are built and tested once: later copies take that result.
+    let mut known = Known::default();
+    for (index, submission) in submissions.iter().enumerate() {
+        bar.student(index + 1, submissions.len(), &submission.student);
+        runs.push(session::grade_student(
+            &grounds,
+            &slots[index],
+            submission,
+            &graded,
+            &limits,
+            &mut known,
+            &mut bar,
+        )?);
     }
+    bar.finish();
+    drop(grounds);
 
     let baselines: Vec<Baseline> = katas.iter().map(|k| Baseline::of(k)).collect();
     let mut students = Vec::new();
     let mut tests = Vec::new();
     for (index, submission) in submissions.iter().enumerate() {
         let mut student = StudentGrade::new(&submission.student);
-        student.problems = problems
-            .iter()
-            .filter(|(s, _)| *s == index)
-            .map(|(_, p)| p.clone())
-            .collect();
+        student.problems = runs[index].problems.clone();
         if submission.exercises.is_none() {
             student
                 .problems
@@ -136,10 +127,11 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
                     .review
                     .extend(review::review(kata, &src, &baselines[kata_index]));
             }
-            let report = entries
+            let report = runs[index]
+                .reports
                 .iter()
-                .position(|e| e.student == index && e.kata == kata_index)
-                .map(|i| &entry_reports[i]);
+                .find(|(kata, _)| *kata == kata_index)
+                .map(|(_, report)| report);
             let (kata_tests, ignored) =
                 results::kata_tests(&submission.student, &scorings[kata_index], report);
             tests.extend(kata_tests);

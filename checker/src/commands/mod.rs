@@ -5,7 +5,7 @@ mod grade;
 pub mod hint;
 mod join;
 pub mod list;
-mod offline;
+pub mod offline;
 mod progress;
 mod reset;
 pub mod run;

@@ -1,63 +1,126 @@
 //! Identical submissions are graded once. Many students hand in byte-identical sources for a
 //! kata (the untouched handout, the common one-line fix); each distinct (kata, sources) pair is
-//! built and tested once, keyed by a sha256 of its files, and every identical submission gets
-//! that result. The similarity report still sees every submission: it reads the students'
-//! folders, not the grading workspace.
+//! built and tested once, keyed by a sha256 of the files laid out for it, and every later
+//! identical submission takes that result instead of a build and a run. The similarity report
+//! still sees every submission: it reads the students' folders, not the grading workspace.
 
-use super::tree::Entry;
+use super::tree::StudentTree;
 use crate::events::CrateReport;
 use crate::snapshots::walk;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Which entries of the grading workspace are built and tested, and whose result each takes.
-pub struct Same {
-    /// The entries graded, in workspace order: the first of each set of identical ones.
-    pub graded: Vec<usize>,
-    /// For every entry, the entry whose result it takes (itself when it is graded).
-    pub graded_as: Vec<usize>,
+/// A kata and a digest of the sources laid out for it.
+type Key = (usize, [u8; 32]);
+
+/// The results of the distinct sources graded so far in one run.
+#[derive(Default)]
+pub struct Known {
+    graded: HashMap<Key, Graded>,
+    /// The crates of the student being graded whose results will be worth keeping.
+    pending: Vec<(Key, usize)>,
+    /// That student's workspace and build output, named in their reports.
+    current: Option<(PathBuf, PathBuf)>,
 }
 
-/// Groups the laid-out entries by kata and sources, and removes the crates of all but the first
-/// of each group from the workspace (its members are a glob), so cargo neither loads nor builds
-/// them.
-pub fn group(work: &Path, entries: &[Entry]) -> Result<Same> {
-    let mut first: HashMap<(usize, [u8; 32]), usize> = HashMap::new();
-    let mut same = Same {
-        graded: Vec::new(),
-        graded_as: Vec::with_capacity(entries.len()),
-    };
-    for (index, entry) in entries.iter().enumerate() {
-        let key = (entry.kata, sources_digest(&entry.dir.join("src"))?);
-        match first.get(&key) {
-            Some(&earlier) => {
-                same.graded_as.push(earlier);
-                std::fs::remove_dir_all(&entry.dir).with_context(|| {
-                    format!(
-                        "cannot remove {} from {}",
-                        entry.dir.display(),
-                        work.display()
-                    )
-                })?;
+struct Graded {
+    report: CrateReport,
+    root: PathBuf,
+    target: PathBuf,
+}
+
+impl Known {
+    /// Takes the crates of `tree` whose sources were graded before out of it (and out of the
+    /// workspace, whose members are a glob), and returns their results, as `tree`'s own.
+    pub fn reuse(&mut self, tree: &mut StudentTree) -> Result<Vec<(usize, CrateReport)>> {
+        self.pending.clear();
+        self.current = Some((tree.root.clone(), tree.target.clone()));
+        let mut reused = Vec::new();
+        let mut kept = Vec::new();
+        for krate in std::mem::take(&mut tree.crates) {
+            let key = (krate.kata, sources_digest(&krate.dir.join("src"))?);
+            match self.graded.get(&key) {
+                Some(graded) => {
+                    reused.push((krate.kata, graded.as_in(tree)));
+                    std::fs::remove_dir_all(&krate.dir)
+                        .with_context(|| format!("cannot remove {}", krate.dir.display()))?;
+                }
+                None => {
+                    self.pending.push((key, krate.kata));
+                    kept.push(krate);
+                }
             }
-            None => {
-                first.insert(key, index);
-                same.graded_as.push(index);
-                same.graded.push(index);
+        }
+        tree.crates = kept;
+        Ok(reused)
+    }
+
+    /// Keeps the results of the crates just graded, for identical sources still to come. A
+    /// result that depended on more than the sources (a test not run because the student's
+    /// time was used up on other katas) is not kept.
+    pub fn remember(&mut self, reports: &[(usize, CrateReport)]) {
+        let Some((root, target)) = self.current.take() else {
+            return;
+        };
+        for (key, kata) in self.pending.drain(..) {
+            let Some((_, report)) = reports.iter().find(|(k, _)| *k == kata) else {
+                continue;
+            };
+            let out_of_time = report.tests.iter().any(|t| {
+                t.message
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with("not run:"))
+            });
+            if !out_of_time {
+                self.graded.insert(
+                    key,
+                    Graded {
+                        report: report.clone(),
+                        root: root.clone(),
+                        target: target.clone(),
+                    },
+                );
             }
         }
     }
-    Ok(same)
+}
+
+impl Graded {
+    /// The report, with the workspace and build output it names made `tree`'s, so no student
+    /// reads another's paths.
+    fn as_in(&self, tree: &StudentTree) -> CrateReport {
+        let swaps = [
+            (shown(&self.root), shown(&tree.root)),
+            (shown(&self.target), shown(&tree.target)),
+        ];
+        let swap = |text: &str| {
+            swaps
+                .iter()
+                .fold(text.to_string(), |text, (a, b)| text.replace(a.as_str(), b))
+        };
+        let mut report = self.report.clone();
+        report.diagnostics = report.diagnostics.as_deref().map(swap);
+        for test in &mut report.tests {
+            test.message = test.message.as_deref().map(swap);
+            test.output = swap(&test.output);
+        }
+        for lint in &mut report.lints {
+            lint.findings = swap(&lint.findings);
+        }
+        report
+    }
+}
+
+fn shown(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
 }
 
 /// A digest of every file under `src`: relative paths and contents, in path order.
 fn sources_digest(src: &Path) -> Result<[u8; 32]> {
-    let mut files = walk(src)?;
-    files.sort();
     let mut hasher = Sha256::new();
-    for file in files {
+    for file in walk(src)? {
         let relative = file.strip_prefix(src).unwrap_or(&file);
         let bytes =
             std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -69,39 +132,4 @@ fn sources_digest(src: &Path) -> Result<[u8; 32]> {
         hasher.update(&bytes);
     }
     Ok(hasher.finalize().into())
-}
-
-/// `report`, made for `from`'s crate, as `to`'s: the folder and package it names are `to`'s.
-pub fn as_entry(report: &CrateReport, work: &Path, from: &Entry, to: &Entry) -> CrateReport {
-    let relative = |e: &Entry| {
-        e.dir
-            .strip_prefix(work)
-            .unwrap_or(&e.dir)
-            .to_string_lossy()
-            .into_owned()
-    };
-    let swaps = [
-        (
-            from.dir.to_string_lossy().into_owned(),
-            to.dir.to_string_lossy().into_owned(),
-        ),
-        (relative(from), relative(to)),
-        (from.package.clone(), to.package.clone()),
-    ];
-    let swap = |text: &str| {
-        swaps
-            .iter()
-            .fold(text.to_string(), |text, (a, b)| text.replace(a.as_str(), b))
-    };
-    let mut report = report.clone();
-    report.package = to.package.clone();
-    report.diagnostics = report.diagnostics.as_deref().map(swap);
-    for test in &mut report.tests {
-        test.message = test.message.as_deref().map(swap);
-        test.output = swap(&test.output);
-    }
-    for lint in &mut report.lints {
-        lint.findings = swap(&lint.findings);
-    }
-    report
 }

@@ -1,18 +1,34 @@
-//! The grading workspace: one crate per student and kata, made of the instructor's pristine kata
-//! (manifest, tests, hidden tests) with only the student's `src/` laid over it.
+//! Where grading builds, and what it builds from.
 //!
-//! Every crate gets a package name of its own (`grade-<student>-<kata>`), so the whole class
-//! builds in one cargo invocation, in parallel, and shares one set of compiled dependencies.
-//! The instructor's solutions are never part of it.
+//! - **The handout**, `target/grading/handout/`: every graded kata as released, kept between runs
+//!   (files are rewritten only when they change). Built once, unconfined, into
+//!   `target/grading/deps/`: that is where the dependencies are compiled, once for every run.
+//! - **Each student's workspace**, in a work folder outside the instructor's checkout (a new
+//!   temporary folder, or `--work-dir`): a cargo workspace of its own per student, holding the
+//!   instructor's manifests and tests, the hidden tests, the lock file, and the student's
+//!   `src/*.rs`. Nothing else of the student's is copied: only regular Rust files inside `src/`,
+//!   up to a size limit; a symlink, a device or anything too large is refused and reported. No
+//!   reference solution is anywhere near it.
+//! - **Each student's build output**, `target/grading/students/<slot>/`: seeded with hard links to
+//!   the compiled dependencies (cargo finds them fresh and compiles only the student's crates),
+//!   and deleted once the student's tests have run.
 
 use super::class::Submission;
+use crate::commands::offline;
 use crate::kata::Kata;
-use crate::snapshots::{copy_tree, walk};
+use crate::scratch;
+use crate::snapshots::walk;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+
+/// The largest student source file taken, and the most a student's `src/` of one kata may hold.
+const MAX_FILE_BYTES: u64 = 512 * 1024;
+const MAX_KATA_BYTES: u64 = 2 * 1024 * 1024;
+/// Deeper than any honest `src/` goes.
+const MAX_DEPTH: usize = 8;
 
 /// Hidden tests of one kata: `HIDDEN/NN-slug/*.rs`, with `HIDDEN/NN-slug/hidden.toml` giving
 /// each test's points in a `[tests]` table, as in `kata.toml`.
@@ -67,108 +83,340 @@ pub fn with_hidden_tests(katas: &[&Kata], hidden: Option<&Path>) -> Result<Vec<G
         .collect()
 }
 
-/// One crate of the grading workspace.
-pub struct Entry {
-    pub student: usize,
+/// The folders of one grading run.
+pub struct Grounds {
+    repo_root: PathBuf,
+    /// `target/grading` in the instructor's build output.
+    grading: PathBuf,
+    /// The students' workspaces: outside the checkout.
+    work: PathBuf,
+    /// Removed when grading ends (a temporary folder, not `--work-dir`).
+    temporary: bool,
+}
+
+/// One student's workspace, laid out.
+pub struct StudentTree {
+    pub root: PathBuf,
+    pub target: PathBuf,
+    pub tmp: PathBuf,
+    pub crates: Vec<Crate>,
+    /// Problems with the student's files, each costing only that kata.
+    pub problems: Vec<String>,
+}
+
+/// One crate of a workspace: a kata with somebody's `src/`.
+pub struct Crate {
     pub kata: usize,
     pub package: String,
     pub dir: PathBuf,
 }
 
-/// The grading workspace as laid out.
-pub struct Layout {
-    pub entries: Vec<Entry>,
-    /// Problems met with a student's files, by student: one broken folder costs only its owner.
-    pub problems: Vec<(usize, String)>,
-}
+/// Marks a folder as a grading work folder, which a later run may clear.
+const MARKER: &str = ".kata-grading-workspace";
 
-/// Lays out the grading workspace at `root`, replacing whatever was there.
-pub fn build(
-    repo_root: &Path,
-    root: &Path,
-    submissions: &[Submission],
-    katas: &[GradedKata],
-) -> Result<Layout> {
-    clear_grading_dir(root)?;
-    let slots = student_slots(submissions);
-    let mut entries = Vec::new();
-    let mut problems = Vec::new();
-    for (student, submission) in submissions.iter().enumerate() {
+impl Grounds {
+    /// Prepares the folders: `work_dir` if given (it must be empty or an earlier grading work
+    /// folder), else a new temporary folder outside the checkout.
+    pub fn prepare(repo_root: &Path, target: &Path, work_dir: Option<&Path>) -> Result<Grounds> {
+        let grading = target.join("grading");
+        let (work, temporary) = match work_dir {
+            Some(dir) => (dir.to_path_buf(), false),
+            None => (unique_temporary_dir()?, true),
+        };
+        if !temporary {
+            clear_work_dir(&work)?;
+        }
+        fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+        fs::write(
+            work.join(MARKER),
+            "made by `cargo kata grade`; cleared by the next run\n",
+        )
+        .with_context(|| format!("cannot write in {}", work.display()))?;
+        // Build output of students from an interrupted run.
+        let _ = fs::remove_dir_all(grading.join("students"));
+        let grounds = Grounds {
+            repo_root: repo_root.to_path_buf(),
+            grading,
+            work,
+            temporary,
+        };
+        grounds.write_cargo_config(&grounds.work)?;
+        Ok(grounds)
+    }
+
+    pub fn work(&self) -> &Path {
+        &self.work
+    }
+
+    /// Where the handout's build puts the compiled dependencies.
+    pub fn deps_target(&self) -> PathBuf {
+        self.grading.join("deps")
+    }
+
+    /// The handout: every graded kata as released, as one workspace that stays between runs.
+    pub fn lay_out_handout(&self, katas: &[GradedKata]) -> Result<StudentTree> {
+        let root = self.grading.join("handout");
+        scratch::write_workspace(&self.repo_root, &root, &["*"])?;
+        let mut crates = Vec::new();
         for (index, graded) in katas.iter().enumerate() {
-            let Some(src) = submission.kata_sources(&graded.kata) else {
-                continue;
-            };
-            // Without it cargo could not even load the workspace, for anyone.
-            if !src.join("lib.rs").is_file() {
-                problems.push((
-                    student,
-                    format!("{}: src/lib.rs is missing", graded.kata.name),
-                ));
-                continue;
-            }
-            let dir = root
-                .join("students")
-                .join(&slots[student])
-                .join(&graded.kata.name);
-            let package = format!("grade-{}-{}", slots[student], graded.kata.name);
-            if let Err(err) = lay_out_crate(graded, &src, &dir, &package) {
-                problems.push((student, format!("{}: {err:#}", graded.kata.name)));
-                let _ = fs::remove_dir_all(&dir);
-                continue;
-            }
-            entries.push(Entry {
-                student,
+            let lib = fs::read(graded.kata.exercise_dir.join("src").join("lib.rs"))
+                .with_context(|| format!("cannot read the handout of {}", graded.kata.name))?;
+            let dir = root.join(&graded.kata.name);
+            // Its own package names: the handout's build output is shared by hard links, and a
+            // student's build must never write over a file of it.
+            let package = format!("handout-{}", graded.kata.name);
+            let mut files = scratch::kata_crate(&graded.kata, &package, &lib)?;
+            add_hidden_tests(graded, &mut files)?;
+            scratch::sync_dir(&dir, &files)?;
+            crates.push(Crate {
                 kata: index,
                 package,
                 dir,
             });
         }
+        Ok(StudentTree {
+            target: self.deps_target(),
+            tmp: self.work.join("tmp").join("handout"),
+            root,
+            crates,
+            problems: Vec::new(),
+        })
     }
-    write_workspace_manifest(repo_root, root)?;
-    let lock = repo_root.join("Cargo.lock");
-    if lock.is_file() {
-        fs::copy(&lock, root.join("Cargo.lock"))?;
+
+    /// A student's workspace, with their sources laid over the instructor's katas.
+    pub fn lay_out_student(
+        &self,
+        slot: &str,
+        submission: &Submission,
+        katas: &[GradedKata],
+    ) -> Result<StudentTree> {
+        let root = self.work.join("students").join(slot);
+        scratch::write_workspace(&self.repo_root, &root, &["*"])?;
+        let mut crates = Vec::new();
+        let mut problems = Vec::new();
+        for (index, graded) in katas.iter().enumerate() {
+            let Some(src) = submission.kata_sources(&graded.kata) else {
+                continue;
+            };
+            let kata = &graded.kata.name;
+            let sources = match student_sources(&src) {
+                Ok(sources) => sources,
+                Err(why) => {
+                    problems.push(format!("{kata}: {why}"));
+                    continue;
+                }
+            };
+            let Some(lib) = sources.get(Path::new("lib.rs")) else {
+                problems.push(format!("{kata}: src/lib.rs is missing"));
+                continue;
+            };
+            let package = package_name(&graded.kata);
+            let mut files = scratch::kata_crate(&graded.kata, &package, lib)?;
+            for (relative, bytes) in &sources {
+                files.insert(Path::new("src").join(relative), bytes.clone());
+            }
+            add_hidden_tests(graded, &mut files)?;
+            let dir = root.join(kata);
+            scratch::sync_dir(&dir, &files)?;
+            crates.push(Crate {
+                kata: index,
+                package,
+                dir,
+            });
+        }
+        let tmp = self.work.join("tmp").join(slot);
+        fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        Ok(StudentTree {
+            root,
+            target: self.grading.join("students").join(slot),
+            tmp,
+            crates,
+            problems,
+        })
     }
-    Ok(Layout { entries, problems })
+
+    /// Gives a student's build output the compiled dependencies, as hard links (a copy where
+    /// links cannot be made): cargo then compiles only the student's own crates.
+    pub fn seed_target(&self, tree: &StudentTree) -> Result<()> {
+        let from = self.deps_target().join("debug");
+        let to = tree.target.join("debug");
+        for part in ["deps", "build", ".fingerprint"] {
+            link_tree(&from.join(part), &to.join(part))?;
+        }
+        Ok(())
+    }
+
+    /// Cargo's configuration for workspaces outside the checkout: the instructor's vendored
+    /// crates, when the repository was prepared with `cargo kata offline`.
+    fn write_cargo_config(&self, root: &Path) -> Result<()> {
+        if !offline::is_prepared(&self.repo_root) {
+            return Ok(());
+        }
+        let vendor = self.repo_root.join(offline::VENDOR_DIR);
+        let config = format!(
+            "[source.crates-io]\nreplace-with = \"kata-vendored\"\n\n[source.kata-vendored]\ndirectory = {:?}\n",
+            vendor.display().to_string()
+        );
+        scratch::write_if_changed(&root.join(".cargo").join("config.toml"), config.as_bytes())
+    }
+
+    /// The vendored crates, which confined builds must be able to read.
+    pub fn vendor_dir(&self) -> Option<PathBuf> {
+        offline::is_prepared(&self.repo_root).then(|| self.repo_root.join(offline::VENDOR_DIR))
+    }
+
+    /// Frees what a student's grading used: their build output and temporary folder. Their
+    /// workspace stays with `--work-dir`.
+    pub fn finish_student(&self, tree: &StudentTree) {
+        let _ = fs::remove_dir_all(&tree.target);
+        let _ = fs::remove_dir_all(&tree.tmp);
+    }
 }
 
-fn lay_out_crate(graded: &GradedKata, student_src: &Path, dir: &Path, package: &str) -> Result<()> {
-    let pristine = &graded.kata.exercise_dir;
-    let mut manifest: toml::Table =
-        toml::from_str(&fs::read_to_string(pristine.join("Cargo.toml"))?)?;
-    let package_table = manifest
-        .get_mut("package")
-        .and_then(|p| p.as_table_mut())
-        .context("the kata's manifest has no [package]")?;
-    package_table.insert("name".into(), package.into());
-    fs::create_dir_all(dir)?;
-    fs::write(dir.join("Cargo.toml"), toml::to_string(&manifest)?)?;
-    copy_tree(&pristine.join("tests"), &dir.join("tests"))?;
+impl Drop for Grounds {
+    fn drop(&mut self) {
+        // Students' sources never outlive a run that was not asked to keep them, however it
+        // ended (an error, Ctrl-C).
+        if self.temporary {
+            let _ = fs::remove_dir_all(&self.work);
+        }
+        let _ = fs::remove_dir_all(self.grading.join("students"));
+    }
+}
+
+/// Every student crate of a kata has the same package name: each student is a workspace of their
+/// own, with build output of their own.
+fn package_name(kata: &Kata) -> String {
+    format!("grade-{}", kata.name)
+}
+
+fn add_hidden_tests(graded: &GradedKata, files: &mut BTreeMap<PathBuf, Vec<u8>>) -> Result<()> {
     for file in &graded.hidden_files {
         let name = file
             .file_name()
             .expect("a file has a name")
             .to_string_lossy();
-        fs::copy(file, dir.join("tests").join(format!("hidden_{name}")))?;
+        let bytes = fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        files.insert(Path::new("tests").join(format!("hidden_{name}")), bytes);
     }
-    // Only the student's sources, and only Rust files: nothing else of theirs is built.
-    for file in walk(student_src)? {
-        let relative = file.strip_prefix(student_src).expect("walked inside");
-        if file.extension().is_some_and(|e| e == "rs") {
-            let target = dir.join("src").join(relative);
-            fs::create_dir_all(target.parent().expect("a file has a parent"))?;
-            fs::copy(&file, &target)?;
+    Ok(())
+}
+
+/// The student's Rust sources under `src`, by path relative to it: regular files only, each and
+/// all of them within the size limits. A symlink (to a solution, to /etc/passwd), a device, a
+/// file too large or a tree too deep is refused, with the reason.
+pub fn student_sources(src: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>, String> {
+    let mut files = BTreeMap::new();
+    let mut total = 0u64;
+    let kind = fs::symlink_metadata(src).map_err(|e| format!("cannot read src/: {e}"))?;
+    if kind.file_type().is_symlink() {
+        return Err("src/ is a symbolic link: refused".into());
+    }
+    collect_sources(src, src, 0, &mut files, &mut total)?;
+    Ok(files)
+}
+
+fn collect_sources(
+    root: &Path,
+    dir: &Path,
+    depth: usize,
+    files: &mut BTreeMap<PathBuf, Vec<u8>>,
+    total: &mut u64,
+) -> Result<(), String> {
+    let shown = |path: &Path| format!("src/{}", path.strip_prefix(root).unwrap_or(path).display());
+    if depth > MAX_DEPTH {
+        return Err(format!("{} is nested too deeply: refused", shown(dir)));
+    }
+    let entries = fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", shown(dir)))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot read {}: {e}", shown(dir)))?;
+        let path = entry.path();
+        // The entry itself, never what a link points to.
+        let kind = entry
+            .file_type()
+            .map_err(|e| format!("cannot read {}: {e}", shown(&path)))?;
+        if kind.is_symlink() {
+            return Err(format!("{} is a symbolic link: refused", shown(&path)));
+        }
+        if kind.is_dir() {
+            collect_sources(root, &path, depth + 1, files, total)?;
+            continue;
+        }
+        if !kind.is_file() {
+            return Err(format!(
+                "{} is not a regular file (a device, a pipe or a socket): refused",
+                shown(&path)
+            ));
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let size = entry
+            .metadata()
+            .map_err(|e| format!("cannot read {}: {e}", shown(&path)))?
+            .len();
+        *total += size;
+        if size > MAX_FILE_BYTES || *total > MAX_KATA_BYTES {
+            return Err(format!(
+                "{} makes the sources larger than grading takes ({} KiB a file, {} KiB in all): refused",
+                shown(&path),
+                MAX_FILE_BYTES / 1024,
+                MAX_KATA_BYTES / 1024
+            ));
+        }
+        let bytes = fs::read(&path).map_err(|e| format!("cannot read {}: {e}", shown(&path)))?;
+        let relative = path
+            .strip_prefix(root)
+            .expect("walked inside")
+            .to_path_buf();
+        files.insert(relative, bytes);
+    }
+    Ok(())
+}
+
+/// Hard links of every file under `from` at the same places under `to`; copies where the two are
+/// on different filesystems.
+fn link_tree(from: &Path, to: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(from) else {
+        return Ok(());
+    };
+    fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read {}", from.display()))?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            link_tree(&source, &target)?;
+        } else if kind.is_file() && fs::hard_link(&source, &target).is_err() {
+            fs::copy(&source, &target).with_context(|| {
+                format!("cannot copy {} to {}", source.display(), target.display())
+            })?;
         }
     }
     Ok(())
 }
 
-/// Marks a folder as a grading workspace, which a later run may clear.
-const MARKER: &str = ".kata-grading-workspace";
+/// A new folder for the students' workspaces, in the system's temporary folder: never inside the
+/// instructor's checkout, where a student's path could reach the solutions.
+fn unique_temporary_dir() -> Result<PathBuf> {
+    let base = std::env::temp_dir();
+    let pid = std::process::id();
+    for n in 0..1000 {
+        let dir = base.join(format!("kata-grading-{pid}-{n}"));
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(err) => {
+                return Err(err).with_context(|| format!("cannot create {}", dir.display()))
+            }
+        }
+    }
+    bail!("cannot find a free name for a folder in {}", base.display())
+}
 
-/// Empties `root` for a new layout, but only if it is a grading workspace or empty: a mistyped
+/// Empties `root` for a new run, but only if it is a grading work folder or empty: a mistyped
 /// `--work-dir` must never delete anyone's files.
-fn clear_grading_dir(root: &Path) -> Result<()> {
+fn clear_work_dir(root: &Path) -> Result<()> {
     let is_empty = |dir: &Path| fs::read_dir(dir).is_ok_and(|mut e| e.next().is_none());
     if root.exists() {
         if !root.join(MARKER).is_file() && !is_empty(root) {
@@ -179,35 +427,12 @@ fn clear_grading_dir(root: &Path) -> Result<()> {
         }
         fs::remove_dir_all(root).with_context(|| format!("cannot clear {}", root.display()))?;
     }
-    fs::create_dir_all(root)?;
-    fs::write(
-        root.join(MARKER),
-        "made by `cargo kata grade`; cleared by the next run\n",
-    )?;
     Ok(())
 }
 
-/// The instructor's workspace manifest, with the students' crates as its only members.
-fn write_workspace_manifest(repo_root: &Path, root: &Path) -> Result<()> {
-    let mut manifest: toml::Table =
-        toml::from_str(&fs::read_to_string(repo_root.join("Cargo.toml"))?)?;
-    let workspace = manifest
-        .get_mut("workspace")
-        .and_then(|w| w.as_table_mut())
-        .context("the repository's Cargo.toml has no [workspace]")?;
-    workspace.insert(
-        "members".into(),
-        toml::Value::Array(vec!["students/*/*".into()]),
-    );
-    workspace.remove("default-members");
-    fs::create_dir_all(root.join("students"))?;
-    fs::write(root.join("Cargo.toml"), toml::to_string(&manifest)?)?;
-    Ok(())
-}
-
-/// A folder and package-name part for each student: lowercase letters, digits and dashes,
-/// unique even when two names clean up to the same thing.
-fn student_slots(submissions: &[Submission]) -> Vec<String> {
+/// A folder and workspace name for each student: lowercase letters, digits and dashes, unique
+/// even when two names clean up to the same thing.
+pub fn student_slots(submissions: &[Submission]) -> Vec<String> {
     let mut taken = HashSet::new();
     submissions
         .iter()

@@ -29,6 +29,9 @@ mod unix {
             cmd.process_group(0).kill_on_drop(true);
             let child = cmd.spawn()?;
             let id = child.id().and_then(|pid| Pid::from_raw(pid as i32));
+            if let Some(id) = id {
+                super::super::reaper::started(id.as_raw_nonzero().get());
+            }
             Ok(Group { child, id })
         }
 
@@ -66,6 +69,9 @@ mod unix {
     impl Drop for Group {
         fn drop(&mut self) {
             self.kill();
+            if let Some(id) = self.id {
+                super::super::reaper::ended(id.as_raw_nonzero().get());
+            }
         }
     }
 }

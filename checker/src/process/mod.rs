@@ -3,6 +3,7 @@
 //! or the terminal.
 
 mod group;
+pub mod reaper;
 
 pub use group::Group;
 

@@ -18,6 +18,16 @@ impl Bar {
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }
+
+    /// A new student: the bar says who, and starts over.
+    pub fn student(&mut self, number: usize, of: usize, name: &str) {
+        self.bar.set_prefix(format!(
+            "[{number}/{of}] {}",
+            crate::sanitize::visible(name)
+        ));
+        self.bar.set_style(ProgressStyle::default_spinner());
+        self.bar.set_position(0);
+    }
 }
 
 impl Reporter for Bar {
@@ -29,8 +39,9 @@ impl Reporter for Bar {
             Event::RunStarted { tests } => {
                 self.bar.set_length(*tests as u64);
                 self.bar.set_position(0);
-                let style = ProgressStyle::with_template("{bar:40} {pos}/{len} tests {elapsed}")
-                    .expect("a valid template");
+                let style =
+                    ProgressStyle::with_template("{prefix} {bar:40} {pos}/{len} tests {elapsed}")
+                        .expect("a valid template");
                 self.bar.set_style(style);
             }
             Event::TestFinished(_) => self.bar.inc(1),

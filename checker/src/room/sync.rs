@@ -19,6 +19,8 @@ use std::time::Duration;
 const PACING_FRESH_SECS: u64 = 10;
 /// How long one call to the room may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a command that shows the pacing waits for the room before it shows the last known.
+const PACING_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Starts a background sync when the room is owed results or the pacing is stale.
 pub fn nudge(repo: &Repo, store: &Store) {
@@ -68,6 +70,23 @@ fn spawn(repo: &Repo) {
         // Reaped by a thread, so a long `watch` collects no zombies; a short command just exits.
         std::thread::spawn(move || child.wait());
     }
+}
+
+/// Asks the room for its pacing now, briefly, so a command that shows which katas are locked
+/// shows the instructor's latest unlock, not the one the last background sync heard. An
+/// unreachable room costs at most `PACING_TIMEOUT` and leaves the last known pacing.
+pub fn refresh_pacing(store: &Store) {
+    let Ok(progress) = store.load() else { return };
+    let Some(room) = progress.room else { return };
+    let Ok(pacing) = Client::new(&room.url, PACING_TIMEOUT).pacing(&room.token) else {
+        return;
+    };
+    let _ = store.update(|p| {
+        if let Some(current) = p.room.as_mut().filter(|r| r.token == room.token) {
+            current.pacing = pacing.into();
+            current.heard_at = Some(unix_now());
+        }
+    });
 }
 
 /// The body of the `__room-sync` process: send until the room holds the newest revision.
@@ -192,10 +211,13 @@ pub fn report_for(room: &RoomMembership, progress: &Progress, catalogue: &Catalo
                     .map(|f| f.chars().take(wire::MAX_FAILURE_CHARS).collect()),
                 _ => None,
             };
+            // The room refuses counts above MAX_COUNT; no real run comes near it.
             let state = KataState {
                 status: status.into(),
-                attempts: record.attempts,
-                hints: u32::try_from(record.hints_shown).unwrap_or(u32::MAX),
+                attempts: record.attempts.min(wire::MAX_COUNT),
+                hints: u32::try_from(record.hints_shown)
+                    .unwrap_or(u32::MAX)
+                    .min(wire::MAX_COUNT),
                 failure,
             };
             Some((kata.name.clone(), state))

@@ -2,6 +2,7 @@
 //! in parallel, with the kata's timeout, and turns what it saw into result events and reports.
 
 use crate::cargo::{self, Build, PackageBuild};
+use crate::confine::Policy;
 use crate::events::{CrateReport, Event, LintResult, Outcome, Reporter, TestResult, TestStatus};
 use crate::kata::Kata;
 use crate::process;
@@ -62,12 +63,40 @@ pub struct Options {
     pub memory_limit: Option<u64>,
     /// The most test time one group of checks (a submission) may use in all.
     pub group_budget: Option<Duration>,
+    /// Grading confines the build and every test process; learners' runs are not confined.
+    pub confinement: Option<Confinement>,
+    /// Environment for cargo (grading turns incremental compilation off, for one).
+    pub cargo_env: Vec<(String, String)>,
+    /// Environment for test processes (grading gives them a private temporary folder).
+    pub test_env: Vec<(String, String)>,
+    /// The longest a build may take before it is stopped.
+    pub build_timeout: Option<Duration>,
+    /// Kill whatever a test left behind, even detached, as soon as it ends (grading; the checker
+    /// is then the subreaper of everything it starts).
+    pub reap_orphans: bool,
+}
+
+/// What confined builds and tests may touch, before each adds its own crate and binary.
+#[derive(Debug, Clone)]
+pub struct Confinement {
+    pub build: Policy,
+    pub tests: Policy,
 }
 
 impl Options {
-    fn setup(&self) -> launch::Setup {
+    /// How a test process of `check` running `binary` is set up: when grading confines it, it
+    /// may read its own crate and run its own binary, write a private temporary folder, and
+    /// reach no network but its own loopback.
+    fn setup(&self, check: &Check, binary: &Path) -> launch::Setup {
+        let policy = self.confinement.as_ref().map(|confinement| {
+            let mut policy = confinement.tests.clone();
+            policy.read.push(check.dir.clone());
+            policy.run_files.push(binary.to_path_buf());
+            policy
+        });
         launch::Setup {
             memory_limit: self.memory_limit,
+            policy,
         }
     }
 
@@ -79,6 +108,11 @@ impl Options {
             target_dir: None,
             memory_limit: None,
             group_budget: None,
+            confinement: None,
+            cargo_env: Vec::new(),
+            test_env: Vec::new(),
+            build_timeout: None,
+            reap_orphans: false,
         }
     }
 }
@@ -110,9 +144,14 @@ pub async fn check(
             .collect();
         if !selected.is_empty() {
             let progress = |line: &str| reporter.event(&Event::BuildProgress(line));
-            let target_dir = options.target_dir.as_deref();
-            let build =
-                cargo::build_tests(root, &selected, lint, options.color, target_dir, progress);
+            let settings = cargo::BuildSettings {
+                color: options.color,
+                target_dir: options.target_dir.as_deref(),
+                env: &options.cargo_env,
+                confine: options.confinement.as_ref().map(|c| &c.build),
+                timeout: options.build_timeout,
+            };
+            let build = cargo::build_tests(root, &selected, lint, &settings, progress);
             builds.push(build.await?);
         }
     }
@@ -247,10 +286,11 @@ async fn list_tests(
     binary: &Path,
     options: &Options,
 ) -> Result<(Vec<String>, usize), Unlisted> {
-    let mut cmd = launch::command(binary, options.setup());
+    let mut cmd = launch::command(binary, &options.setup(check, binary));
     cmd.args(["--list", "--format", "terse"])
         .current_dir(&check.dir)
-        .env("CARGO_MANIFEST_DIR", &check.dir);
+        .env("CARGO_MANIFEST_DIR", &check.dir)
+        .envs(options.test_env.iter().map(|(k, v)| (k, v)));
     let timeout = check.kata.timeout();
     let finished = process::run(cmd, timeout, options.output_cap)
         .await
@@ -320,6 +360,9 @@ async fn run_tests(
         })
         .buffer_unordered(options.jobs);
     while let Some((index, result)) = finished.next().await {
+        if options.reap_orphans {
+            process::reaper::kill_orphans();
+        }
         reporter.event(&Event::TestFinished(&result));
         results[index].push(result);
     }
@@ -377,12 +420,13 @@ fn out_of_budget(check: &Check<'_>, job: &Job, budget: Duration) -> TestResult {
 
 async fn run_one(check: &Check<'_>, job: &Job, options: &Options) -> TestResult {
     let kata = check.kata;
-    let mut cmd = launch::command(&job.binary, options.setup());
+    let mut cmd = launch::command(&job.binary, &options.setup(check, &job.binary));
     // Two threads, though only one test runs: libtest then prints the test's result line only
     // after it ended, whole, so the code's own writes to stdout cannot split it (see verdict).
     cmd.args(["--exact", &job.name, "--test-threads=2", "--color", "never"])
         .current_dir(&check.dir)
         .env("CARGO_MANIFEST_DIR", &check.dir)
+        .envs(options.test_env.iter().map(|(k, v)| (k, v)))
         .env("RUST_BACKTRACE", "0");
     let max_points = kata.points_for(&job.name);
     let finished = match process::run(cmd, kata.timeout(), options.output_cap).await {

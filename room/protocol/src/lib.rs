@@ -17,9 +17,13 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_NAME_CHARS: usize = 40;
 /// Longest failure summary the server accepts, in characters; the client cuts to this.
 pub const MAX_FAILURE_CHARS: usize = 300;
+/// The largest attempt or hint count a report may carry; the client caps its counts here. No
+/// workshop comes near it, and a dashboard cell has room for four digits.
+pub const MAX_COUNT: u32 = 9_999;
 
 /// `POST /api/join`. Answers 200 `Joined`; 403 for a wrong room code; 409 when another learner
-/// holds the name; 422 for an empty, overlong or control-character name.
+/// holds the name (or one that looks the same) or the room is full; 422 for an empty, overlong
+/// or invisible-character name; 429 when one address joins too often.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JoinRequest {
     pub room_code: String,
@@ -41,8 +45,9 @@ pub struct Joined {
 
 /// `POST /api/report`, with `Authorization: Bearer <token>`. Answers 200 `Ack`; 401 without a
 /// known token; 403 when the room code is not the room's; 413 when the body is too large; 422
-/// for an unknown kata, a wrong protocol or an overlong failure. A report whose `seq` is not
-/// newer than the stored one is acknowledged and ignored (it was delivered out of order).
+/// for an unknown kata, a wrong protocol, an overlong failure or a count above `MAX_COUNT`. A
+/// report whose `seq` is not newer than the saved one is acknowledged and ignored (it was
+/// delivered out of order). A 200 means the row is on disk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub protocol: u32,
@@ -83,7 +88,8 @@ pub struct Ack {
 }
 
 /// How far the instructor has opened the course. `GET /api/pacing` (learner token) reads it;
-/// `POST /api/pacing` with the instructor key sets it.
+/// `POST /api/pacing` with the instructor key sets it: that body must name `unlocked_through`
+/// (a kata number of the room, or null), and nothing else, or it gets 422.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pacing {
     /// Katas whose `order` is above this are locked; None opens every kata.
@@ -109,6 +115,38 @@ pub struct RoomView {
     pub learners: Vec<LearnerRow>,
     pub summary: Summary,
     pub pacing: Pacing,
+    /// The room code and the address learners join with, for the projector to show.
+    #[serde(default)]
+    pub join: JoinInfo,
+    /// Why the room cannot save at the moment, if it cannot.
+    #[serde(default)]
+    pub storage: Storage,
+}
+
+/// What a latecomer needs to join: `cargo kata join ADDRESS --code CODE`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct JoinInfo {
+    pub address: String,
+    pub code: String,
+}
+
+/// Whether the room's database takes writes; the `storage` event of `GET /events`, sent when it
+/// changes. While `problem` is set every change is refused with 500 and nothing is lost.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Storage {
+    pub problem: Option<String>,
+}
+
+/// `POST /api/learners/remove` with the instructor key: several rows at once. Answers 200
+/// `RemovedMany`; 404 (removing nobody) when an id is not in the room.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoveLearners {
+    pub learners: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemovedMany {
+    pub learners: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -142,7 +180,13 @@ pub struct Summary {
     /// The kata with the most learners failing it (ties: the earlier kata).
     pub stuck_kata: Option<String>,
     pub failing: u32,
-    /// The failure most of those learners see, and how many see it.
+    /// The failure more of those learners see than any other, and how many see it. Failures
+    /// are grouped by test and message, with what changes from run to run (thread ids,
+    /// addresses, timings) left out. None when no failure stands out: on a tie nobody's text is
+    /// picked.
     pub common_failure: Option<String>,
     pub common_failure_count: u32,
+    /// How many different failures the failing learners see.
+    #[serde(default)]
+    pub failure_kinds: u32,
 }

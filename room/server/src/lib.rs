@@ -2,17 +2,23 @@
 //! feed, and the API learners join and report through.
 //!
 //! `state` holds the room in memory and decides every change, `store` keeps it on disk,
-//! `summary` works out where the room is stuck, `routes` is the HTTP face of it all and
-//! `secrets` makes and checks codes, keys and tokens.
+//! `summary` works out where the room is stuck (grouping failures with `failures`), `routes` is
+//! the HTTP face of it all, `gate` limits joins per address, `names` decides which names may be
+//! shown, `secrets` makes and checks codes, keys and tokens, and `files` keeps the room's files
+//! private.
 
 pub mod catalogue;
+mod failures;
+pub mod files;
+mod gate;
+mod names;
 mod routes;
 mod secrets;
 mod state;
 mod store;
 mod summary;
 
-pub use state::{Options, Room};
+pub use state::{Opened, Options, PacingFrom, Room};
 
 use anyhow::{Context, Result};
 use std::future::Future;
@@ -27,6 +33,8 @@ pub async fn run(
 ) -> Result<()> {
     let app = routes::router(room.clone());
     let feeds = room.clone();
+    // Joins are limited per address, so handlers need the peer's address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

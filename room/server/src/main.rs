@@ -21,9 +21,26 @@ pub struct ServeArgs {
     /// The room's database (default: .kata/room/room.db); the room survives restarts in it
     #[arg(long)]
     pub db: Option<PathBuf>,
-    /// Lock every kata after this one (by its number) until the dashboard unlocks more
+    /// Make a new room in the database (which must not hold one yet); without it, the database
+    /// must hold the room
+    #[arg(long)]
+    pub new_room: bool,
+    /// A new room's pacing: lock every kata after this one (by its number) until the dashboard
+    /// unlocks more. A reopened room keeps its stored pacing unless --replace-pacing is given
     #[arg(long)]
     pub unlock_through: Option<u32>,
+    /// Replace a reopened room's stored pacing with --unlock-through (without it: open every kata)
+    #[arg(long)]
+    pub replace_pacing: bool,
+    /// Issue a new instructor key; the old one stops working at once
+    #[arg(long)]
+    pub rotate_key: bool,
+    /// The most learners the room takes
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_learners: u32,
+    /// Joins one address may try per minute (in a burst, then spread out); 0 for no limit
+    #[arg(long, default_value_t = 10)]
+    pub joins_per_minute: u32,
 }
 
 fn main() -> ExitCode {

@@ -10,12 +10,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures::Stream;
-use room_protocol::{self, ErrorBody, JoinRequest, KataState, Pacing, Report};
+use room_protocol::{self, ErrorBody, JoinRequest, KataState, Pacing, RemoveLearners, Report};
 use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fmt;
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -42,6 +43,7 @@ pub fn router(room: Room) -> Router {
             "/api/learners/{learner}",
             axum::routing::delete(remove_learner),
         )
+        .route("/api/learners/remove", axum::routing::post(remove_learners))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "no such route: see docs/workshop.md")
         })
@@ -62,6 +64,8 @@ pub fn router(room: Room) -> Router {
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// For 429: when to try again.
+    retry_after: Option<Duration>,
 }
 
 impl ApiError {
@@ -69,6 +73,7 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
         }
     }
 }
@@ -78,7 +83,14 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             error: self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 
@@ -90,6 +102,10 @@ impl From<Refusal> for ApiError {
             Refusal::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
             Refusal::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
             Refusal::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m),
+            Refusal::TooSoon(m, wait) => ApiError {
+                retry_after: Some(wait),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, m)
+            },
             Refusal::Failed(m) => ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("the room could not save this: {m}"),
@@ -250,8 +266,11 @@ fn feed(room: Room) -> impl Stream<Item = Result<Event, Infallible>> {
 
 async fn join(
     State(room): State<Room>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
     Body(request): Body<JoinRequest>,
 ) -> Result<Json<room_protocol::Joined>, ApiError> {
+    // Every attempt counts, refused ones too: guessing codes or names costs the same.
+    room.admit_join(peer.ip())?;
     let joined = room.join(request)?.committed().await?;
     Ok(Json(joined))
 }
@@ -283,7 +302,7 @@ async fn get_pacing(
 async fn set_pacing(
     State(room): State<Room>,
     headers: HeaderMap,
-    Body(pacing): Body<Pacing>,
+    Body(body): Body<serde_json::Value>,
 ) -> Result<Json<Pacing>, ApiError> {
     let key = bearer(&headers)?;
     if !room.is_instructor(key) {
@@ -292,8 +311,42 @@ async fn set_pacing(
             "only the instructor's key can change the pacing",
         ));
     }
-    let pacing = room.set_pacing(pacing).committed().await?;
+    let pacing =
+        pacing_request(&body).map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m))?;
+    let pacing = room.set_pacing(pacing)?.committed().await?;
     Ok(Json(pacing))
+}
+
+/// A pacing body: exactly `{"unlocked_through": N}` or `{"unlocked_through": null}`. A missing
+/// or misspelt field would otherwise read as null and open every kata.
+fn pacing_request(body: &serde_json::Value) -> Result<Pacing, String> {
+    const FIELD: &str = "unlocked_through";
+    let Some(fields) = body.as_object() else {
+        return Err(format!(
+            "the pacing is an object: {{\"{FIELD}\": N or null}}"
+        ));
+    };
+    if let Some(other) = fields.keys().find(|k| k.as_str() != FIELD) {
+        return Err(format!(
+            "unknown field `{other}`: the pacing has only `{FIELD}` (a kata number, or null to \
+             open every kata)"
+        ));
+    }
+    let unlocked_through = match fields.get(FIELD) {
+        None => {
+            return Err(format!(
+                "missing `{FIELD}` (a kata number, or null to open every kata)"
+            ))
+        }
+        Some(serde_json::Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| format!("`{FIELD}` is a kata number or null, not {value}"))?,
+        ),
+    };
+    Ok(Pacing { unlocked_through })
 }
 
 async fn remove_learner(
@@ -308,7 +361,24 @@ async fn remove_learner(
             "only the instructor's key can remove a learner",
         ));
     }
-    let removed = room.remove(&learner)?.committed().await?;
+    let mut removed = room.remove_many(vec![learner])?.committed().await?;
+    let learner = removed.learners.pop().unwrap_or_default();
+    Ok(Json(room_protocol::Removed { learner }))
+}
+
+async fn remove_learners(
+    State(room): State<Room>,
+    headers: HeaderMap,
+    Body(request): Body<RemoveLearners>,
+) -> Result<Json<room_protocol::RemovedMany>, ApiError> {
+    let key = bearer(&headers)?;
+    if !room.is_instructor(key) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "only the instructor's key can remove learners",
+        ));
+    }
+    let removed = room.remove_many(request.learners)?.committed().await?;
     Ok(Json(removed))
 }
 
@@ -386,14 +456,27 @@ mod tests {
             .build()
             .unwrap();
         runtime.block_on(async {
+            let katas = (1..=3)
+                .map(|order| room_protocol::KataColumn {
+                    name: format!("0{order}-k"),
+                    order,
+                    title: "k".into(),
+                })
+                .collect();
             let room = Room::open(Options {
                 db: &dir.path().join("room.db"),
-                katas: Vec::new(),
+                katas,
+                new_room: true,
                 code: Some("test"),
                 unlock_through: None,
+                replace_pacing: false,
+                rotate_key: false,
+                max_learners: 10,
+                joins_per_minute: 0,
             })
             .await
-            .unwrap();
+            .unwrap()
+            .room;
             let mut events = Box::pin(feed(room.clone()));
             let first = events.next().await.unwrap().unwrap();
             assert_eq!(kind(&first), "room");
@@ -401,21 +484,25 @@ mod tests {
             room.set_pacing(Pacing {
                 unlocked_through: Some(1),
             })
+            .unwrap()
             .committed()
             .await
             .unwrap();
             assert_eq!(kind(&events.next().await.unwrap().unwrap()), "pacing");
 
             // Far more changes than the feed holds, while the viewer reads nothing.
+            // Changes reach the feed once saved: wait for the last one before reading.
+            let mut last = None;
             for n in 0..3000 {
-                drop(room.set_pacing(Pacing {
+                last = Some(room.set_pacing(Pacing {
                     unlocked_through: Some(n % 2 + 2),
                 }));
             }
+            last.unwrap().unwrap().committed().await.unwrap();
             assert_eq!(kind(&events.next().await.unwrap().unwrap()), "room");
 
             // Closing ends the feed at once, even with changes still unread.
-            drop(room.set_pacing(Pacing::default()));
+            drop(room.set_pacing(Pacing::default()).unwrap());
             room.close().await;
             assert!(
                 events.next().await.is_none(),

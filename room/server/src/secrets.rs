@@ -1,7 +1,7 @@
 //! The room's secrets and names: room codes, the instructor key, learner tokens and ids.
 //!
-//! Only a token's SHA-256 is ever stored, so a copy of the room's database cannot report for
-//! anyone.
+//! Only the SHA-256 of a learner's token or of the instructor's key is ever stored, so a copy
+//! of the room's database can neither report for anyone nor change the pacing.
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -57,9 +57,8 @@ pub fn token_hash(token: &str) -> TokenHash {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// Compares secrets in time that does not depend on where they differ.
-pub fn same_secret(given: &str, expected: &str) -> bool {
-    let (given, expected) = (token_hash(given), token_hash(expected));
+/// Compares hashes in time that does not depend on where they differ.
+pub fn same_hash(given: &TokenHash, expected: &TokenHash) -> bool {
     given
         .iter()
         .zip(expected.iter())
@@ -100,6 +99,7 @@ mod tests {
         assert_eq!(learner_token().unwrap().len(), 64);
         assert!(check_room_code("two words").is_err());
         assert!(same_room_code(" K7Q-m2x ", "k7q-m2x"));
-        assert!(same_secret("abc", "abc") && !same_secret("abc", "abd"));
+        assert!(same_hash(&token_hash("abc"), &token_hash("abc")));
+        assert!(!same_hash(&token_hash("abc"), &token_hash("abd")));
     }
 }

@@ -1,23 +1,28 @@
 //! The room in memory: every learner's row, the pacing and the summary, the rules for changing
 //! them, and the live feed of changes.
 //!
-//! Reads never touch the disk. Each change happens under one short lock that also queues its
-//! write and publishes its event, so the database, the feed and memory see changes in the same
-//! order. The caller then waits for the commit, without the lock, before answering.
+//! Reads never touch the disk. A change is checked under one short lock, which also queues its
+//! write, so writes reach the database in the order they were checked. Memory and the live feed
+//! change only once the write has committed (the store runs the change on its thread, in queue
+//! order), and the request is answered after that: a 200 means the change is on disk, and a
+//! change that failed to save leaves nothing behind, not in memory, not on the dashboard.
 
+use crate::gate::JoinGate;
+use crate::names;
 use crate::secrets::{self, TokenHash};
-use crate::store::{Store, Write, WriteError};
+use crate::store::{Done, Store, Write, WriteError};
 use crate::summary::Tally;
-use anyhow::Result;
+use anyhow::{bail, Result};
 use axum::response::sse::Event;
 use room_protocol::{
-    Ack, JoinRequest, Joined, KataColumn, KataState, LearnerRow, Pacing, Removed, Report, RoomView,
-    Status, Summary,
+    Ack, JoinInfo, JoinRequest, Joined, KataColumn, KataState, LearnerRow, Pacing, Removed,
+    RemovedMany, Report, RoomView, Status, Storage, Summary,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, oneshot, watch};
 
 /// Events a slow viewer may fall behind by before it gets the whole room again instead.
@@ -36,34 +41,27 @@ pub enum Refusal {
     Conflict(String),
     /// 422
     Invalid(String),
+    /// 429: try again after the given time.
+    TooSoon(String, Duration),
     /// 500: the change could not be saved.
     Failed(String),
 }
 
-/// A change made in memory whose write may still be committing.
-pub struct Pending<T> {
-    pub answer: T,
-    committed: Option<oneshot::Receiver<Result<(), WriteError>>>,
+/// A change whose answer may still wait for its write to commit.
+pub enum Pending<T> {
+    Done(T),
+    Waiting(oneshot::Receiver<Result<T, Refusal>>),
 }
 
 impl<T> Pending<T> {
-    fn done(answer: T) -> Pending<T> {
-        Pending {
-            answer,
-            committed: None,
-        }
-    }
-
     /// The answer, once its write has committed.
     pub async fn committed(self) -> Result<T, Refusal> {
-        if let Some(committed) = self.committed {
-            match committed.await {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => return Err(Refusal::Failed(err)),
-                Err(_) => return Err(Refusal::Failed("the room's database stopped".into())),
-            }
+        match self {
+            Pending::Done(answer) => Ok(answer),
+            Pending::Waiting(answer) => answer
+                .await
+                .unwrap_or_else(|_| Err(Refusal::Failed("the room's database is closed".into()))),
         }
-        Ok(self.answer)
     }
 }
 
@@ -83,11 +81,16 @@ struct State {
     learners: Vec<Learner>,
     by_id: HashMap<String, usize>,
     by_token: HashMap<TokenHash, usize>,
-    /// Names fold case, so "ada" cannot join beside "Ada".
-    by_name: HashMap<String, usize>,
+    /// By `names::look_alike_key`, so "Lіnus" cannot join beside "Linus".
+    by_look: HashMap<String, usize>,
+    /// Names of joins and renames still being saved: taken, though nobody holds them yet.
+    reserved: HashSet<String>,
+    /// Joins still being saved, counted against the room's size.
+    joining: usize,
     pacing: Pacing,
     tally: Tally,
     summary: Summary,
+    storage: Storage,
 }
 
 impl State {
@@ -95,11 +98,21 @@ impl State {
     fn index(&mut self) {
         self.by_id.clear();
         self.by_token.clear();
-        self.by_name.clear();
+        self.by_look.clear();
         for (i, learner) in self.learners.iter().enumerate() {
             self.by_id.insert(learner.row.learner.clone(), i);
             self.by_token.insert(learner.token, i);
-            self.by_name.insert(fold(&learner.row.name), i);
+            self.by_look
+                .insert(names::look_alike_key(&learner.row.name), i);
+        }
+    }
+
+    /// Publishes the summary if it changed.
+    fn refresh_summary(&mut self, room: &Room) {
+        let summary = self.tally.summary();
+        if summary != self.summary {
+            room.publish(event("summary", &summary));
+            self.summary = summary;
         }
     }
 }
@@ -107,7 +120,11 @@ impl State {
 struct Shared {
     katas: Vec<KataColumn>,
     code: String,
-    key: String,
+    key: TokenHash,
+    /// Where learners join: set by serve once it listens.
+    address: OnceLock<String>,
+    max_learners: usize,
+    gate: JoinGate,
     state: Mutex<State>,
     feed: broadcast::Sender<Event>,
     closing: watch::Sender<bool>,
@@ -125,14 +142,41 @@ pub struct Options<'a> {
     pub db: &'a Path,
     /// The columns, in course order.
     pub katas: Vec<KataColumn>,
+    /// Make a new room: the database must not hold one yet. Without it, it must.
+    pub new_room: bool,
     /// Replaces the stored room code.
     pub code: Option<&'a str>,
-    /// Replaces the stored pacing.
+    /// The pacing of a new room, or with `replace_pacing` of this one.
     pub unlock_through: Option<u32>,
+    /// Let `unlock_through` replace the stored pacing (None opens every kata).
+    pub replace_pacing: bool,
+    /// Issue a new instructor key; the old one stops working.
+    pub rotate_key: bool,
+    pub max_learners: usize,
+    /// Joins per minute (and in a burst) from one address; 0 for no limit.
+    pub joins_per_minute: u32,
 }
 
-fn fold(name: &str) -> String {
-    name.to_lowercase()
+/// Where the pacing in force came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PacingFrom {
+    /// The room's saved pacing, set at an earlier start or on the dashboard.
+    Stored,
+    /// `--unlock-through` (a new room, or `--replace-pacing`).
+    Given,
+}
+
+/// What opening the room found and did, for serve to say.
+pub struct Opened {
+    pub room: Room,
+    pub created: bool,
+    pub learners: usize,
+    pub pacing: Pacing,
+    pub pacing_from: PacingFrom,
+    /// `--unlock-through` given, but the stored pacing kept.
+    pub ignored_unlock: Option<u32>,
+    /// A key made (or moved out of the database) at this start: the only time it is known.
+    pub new_key: Option<String>,
 }
 
 fn now_millis() -> u64 {
@@ -146,91 +190,179 @@ fn event<T: serde::Serialize>(kind: &str, value: &T) -> Event {
     Event::default().event(kind).data(json)
 }
 
+fn failed(err: WriteError) -> Refusal {
+    Refusal::Failed(err)
+}
+
+/// Runs `change` once the write committed, and sends its answer; a failed write answers 500.
+fn answer_when_saved<T: Send + 'static>(
+    change: impl FnOnce() -> Result<T, Refusal> + Send + 'static,
+    undo: impl FnOnce() + Send + 'static,
+) -> (Done, oneshot::Receiver<Result<T, Refusal>>) {
+    let (tx, rx) = oneshot::channel();
+    let done: Done = Box::new(move |outcome| {
+        let answer = match outcome {
+            Ok(()) => change(),
+            Err(err) => {
+                undo();
+                Err(failed(err))
+            }
+        };
+        let _ = tx.send(answer);
+    });
+    (done, rx)
+}
+
 impl Room {
-    /// Loads the room from its database, creating what is missing (code, key), and applies
-    /// the options given at start.
-    pub async fn open(options: Options<'_>) -> Result<Room> {
-        let (store, loaded) = Store::open(options.db)?;
+    /// Loads the room from its database (or makes a new one, with `new_room`) and applies the
+    /// options given at start.
+    pub async fn open(options: Options<'_>) -> Result<Opened> {
+        let (store, loaded) = Store::open(options.db, options.new_room)?;
+        let db = options.db.display();
+        match (&loaded.room_code, options.new_room) {
+            (Some(code), true) => bail!(
+                "{db} already holds a room (code {code}, learners: {}): start serve without \
+                 --new-room to reopen it, or give --db another file for a new room",
+                loaded.learners.len()
+            ),
+            (None, false) => bail!(
+                "{db} holds no room (an empty database): start a new room with --new-room, or \
+                 give --db the room's database"
+            ),
+            _ => {}
+        }
+        if let Some(last) = options.unlock_through {
+            if !options.katas.iter().any(|k| k.order == last) {
+                bail!(
+                    "--unlock-through {last}: this repository's katas are numbered {}",
+                    numbering(&options.katas)
+                );
+            }
+        }
+        let writes = &store;
+        let save =
+            move |write| async move { writes.commit(write).await.map_err(anyhow::Error::msg) };
+
         let code = match (options.code, loaded.room_code) {
             (Some(code), stored) => {
                 secrets::check_room_code(code)?;
                 if stored.as_deref() != Some(code) {
-                    store
-                        .commit(Write::RoomCode(code.to_string()))
-                        .await
-                        .map_err(anyhow::Error::msg)?;
+                    save(Write::RoomCode(code.to_string())).await?;
                 }
                 code.to_string()
             }
             (None, Some(stored)) => stored,
             (None, None) => {
                 let code = secrets::room_code()?;
-                store
-                    .commit(Write::RoomCode(code.clone()))
-                    .await
-                    .map_err(anyhow::Error::msg)?;
+                save(Write::RoomCode(code.clone())).await?;
                 code
             }
         };
-        let key = match loaded.instructor_key {
-            Some(key) => key,
-            None => {
+
+        let (key, new_key) = match (loaded.instructor_key, loaded.legacy_key) {
+            (Some(hash), _) if !options.rotate_key => (hash, None),
+            // An older room kept the key itself: keep it working, but keep only its hash.
+            (None, Some(legacy)) if !options.rotate_key => {
+                let hash = secrets::token_hash(&legacy);
+                save(Write::InstructorKey(hash)).await?;
+                (hash, Some(legacy))
+            }
+            _ => {
                 let key = secrets::instructor_key()?;
-                store
-                    .commit(Write::InstructorKey(key.clone()))
-                    .await
-                    .map_err(anyhow::Error::msg)?;
-                key
+                let hash = secrets::token_hash(&key);
+                save(Write::InstructorKey(hash)).await?;
+                (hash, Some(key))
             }
         };
-        let mut pacing = loaded.pacing;
-        if let Some(last) = options.unlock_through {
-            pacing.unlocked_through = Some(last);
-            store
-                .commit(Write::Pacing(pacing))
-                .await
-                .map_err(anyhow::Error::msg)?;
-        }
+
+        let (pacing, pacing_from, ignored_unlock) = if options.new_room || options.replace_pacing {
+            let pacing = Pacing {
+                unlocked_through: options.unlock_through,
+            };
+            if pacing != loaded.pacing {
+                save(Write::Pacing(pacing)).await?;
+            }
+            (pacing, PacingFrom::Given, None)
+        } else {
+            let ignored = options
+                .unlock_through
+                .filter(|&n| loaded.pacing.unlocked_through != Some(n));
+            (loaded.pacing, PacingFrom::Stored, ignored)
+        };
 
         let mut tally = Tally::new(options.katas.iter().map(|k| k.name.clone()).collect());
+        let learners: Vec<Learner> = loaded
+            .learners
+            .into_iter()
+            .map(|(row, token)| {
+                tally.add(&row.katas);
+                Learner { row, token }
+            })
+            .collect();
+        let count = learners.len();
         let mut state = State {
-            learners: Vec::with_capacity(loaded.learners.len()),
+            learners,
             by_id: HashMap::new(),
             by_token: HashMap::new(),
-            by_name: HashMap::new(),
+            by_look: HashMap::new(),
+            reserved: HashSet::new(),
+            joining: 0,
             pacing,
-            tally: Tally::new(Vec::new()),
-            summary: Summary::default(),
+            summary: tally.summary(),
+            tally,
+            storage: Storage::default(),
         };
-        for (row, token) in loaded.learners {
-            tally.add(&row.katas);
-            state.learners.push(Learner { row, token });
-        }
         state.index();
-        state.summary = tally.summary();
-        state.tally = tally;
 
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         let (closing, _) = watch::channel(false);
-        Ok(Room {
+        let storage = store.storage();
+        let room = Room {
             shared: Arc::new(Shared {
                 katas: options.katas,
                 code,
                 key,
+                address: OnceLock::new(),
+                max_learners: options.max_learners,
+                gate: JoinGate::new(options.joins_per_minute),
                 state: Mutex::new(state),
                 feed,
                 closing,
                 store,
             }),
+        };
+        room.follow_storage(storage);
+        Ok(Opened {
+            room,
+            created: options.new_room,
+            learners: count,
+            pacing,
+            pacing_from,
+            ignored_unlock,
+            new_key,
         })
+    }
+
+    /// Shows the database's health on the dashboard as it changes. Ends with the writer.
+    fn follow_storage(&self, mut storage: watch::Receiver<Storage>) {
+        let room = self.clone();
+        tokio::spawn(async move {
+            while storage.changed().await.is_ok() {
+                let now = storage.borrow_and_update().clone();
+                let mut state = room.state();
+                state.storage = now.clone();
+                room.publish(event("storage", &now));
+            }
+        });
     }
 
     pub fn code(&self) -> &str {
         &self.shared.code
     }
 
-    pub fn key(&self) -> &str {
-        &self.shared.key
+    /// Sets the address the projector shows in its join command.
+    pub fn set_address(&self, address: String) {
+        let _ = self.shared.address.set(address);
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -254,7 +386,7 @@ impl Room {
     }
 
     pub fn is_instructor(&self, key: &str) -> bool {
-        secrets::same_secret(key, &self.shared.key)
+        secrets::same_hash(&secrets::token_hash(key), &self.shared.key)
     }
 
     pub fn is_learner(&self, token: &str) -> bool {
@@ -269,6 +401,11 @@ impl Room {
             learners: state.learners.iter().map(|l| l.row.clone()).collect(),
             summary: state.summary.clone(),
             pacing: state.pacing,
+            join: JoinInfo {
+                address: self.shared.address.get().cloned().unwrap_or_default(),
+                code: self.shared.code.clone(),
+            },
+            storage: state.storage.clone(),
         }
     }
 
@@ -311,86 +448,166 @@ impl Room {
         let _ = self.shared.feed.send(event);
     }
 
+    /// Queues `write`; false (and a 500) when the database is closed.
+    fn queue(&self, write: Write, done: Done) -> Result<(), Refusal> {
+        if self.shared.store.write(write, done) {
+            Ok(())
+        } else {
+            Err(Refusal::Failed("the room's database is closed".into()))
+        }
+    }
+
+    /// Counts a join attempt from `address` against its allowance.
+    pub fn admit_join(&self, address: IpAddr) -> Result<(), Refusal> {
+        self.shared.gate.admit(address).map_err(|wait| {
+            Refusal::TooSoon(
+                format!(
+                    "too many joins from {address}: try again in {} s",
+                    wait.as_secs().max(1)
+                ),
+                wait,
+            )
+        })
+    }
+
     pub fn join(&self, request: JoinRequest) -> Result<Pending<Joined>, Refusal> {
         if !secrets::same_room_code(&request.room_code, &self.shared.code) {
             return Err(Refusal::Forbidden(
                 "wrong room code: ask the instructor for the room's code".into(),
             ));
         }
-        let name = valid_name(&request.name)?;
+        let name = names::normalise(&request.name).map_err(Refusal::Invalid)?;
+        let look = names::look_alike_key(&name);
         let mut state = self.state();
         let rejoining = request.token.as_deref().and_then(|token| {
             let hash = secrets::token_hash(token);
             state.by_token.get(&hash).map(|&i| (i, token.to_string()))
         });
-        let held_by = state.by_name.get(&fold(&name)).copied();
-        if held_by.is_some() && held_by != rejoining.as_ref().map(|(i, _)| *i) {
+        let held_by = state.by_look.get(&look).copied();
+        let taken = match (held_by, &rejoining) {
+            (Some(holder), Some((me, _))) => holder != *me,
+            (Some(_), None) => true,
+            (None, _) => state.reserved.contains(&look),
+        };
+        if taken {
+            let holder = held_by.map_or(name.as_str(), |i| state.learners[i].row.name.as_str());
             return Err(Refusal::Conflict(format!(
-                "someone in the room is already called `{name}`: choose another name"
+                "someone in the room is already called `{holder}`, which looks the same as \
+                 `{name}`: choose another name"
             )));
         }
         let pacing = state.pacing;
-        let (i, token) = match rejoining {
-            Some((i, token)) => {
-                let old = fold(&state.learners[i].row.name);
-                if state.learners[i].row.name == name {
-                    // Same learner, same name: nothing to save.
-                    let answer = Joined {
-                        learner: state.learners[i].row.learner.clone(),
-                        token,
-                        pacing,
-                    };
-                    return Ok(Pending::done(answer));
-                }
-                state.by_name.remove(&old);
-                state.by_name.insert(fold(&name), i);
-                state.learners[i].row.name = name;
-                (i, token)
+        if let Some((i, token)) = rejoining {
+            let learner = state.learners[i].row.learner.clone();
+            let joined = Joined {
+                learner: learner.clone(),
+                token,
+                pacing,
+            };
+            if state.learners[i].row.name == name {
+                // Same learner, same name: nothing to save.
+                return Ok(Pending::Done(joined));
             }
-            None => {
-                let token = secrets::learner_token().map_err(|e| Refusal::Failed(e.to_string()))?;
-                let mut id = secrets::learner_id().map_err(|e| Refusal::Failed(e.to_string()))?;
-                while state.by_id.contains_key(&id) {
-                    id = secrets::learner_id().map_err(|e| Refusal::Failed(e.to_string()))?;
-                }
-                let hash = secrets::token_hash(&token);
-                let i = state.learners.len();
-                state.by_id.insert(id.clone(), i);
-                state.by_token.insert(hash, i);
-                state.by_name.insert(fold(&name), i);
-                state.learners.push(Learner {
-                    row: LearnerRow {
-                        learner: id,
-                        name,
-                        seq: 0,
-                        updated_at: 0,
-                        katas: Default::default(),
-                    },
-                    token: hash,
-                });
-                (i, token)
-            }
+            state.reserved.insert(look.clone());
+            let (room, undo_room, look_done, look_undo) =
+                (self.clone(), self.clone(), look.clone(), look);
+            let new_name = name.clone();
+            let (done, answer) = answer_when_saved(
+                move || {
+                    room.renamed(&learner, new_name, &look_done);
+                    Ok(joined)
+                },
+                move || {
+                    undo_room.state().reserved.remove(&look_undo);
+                },
+            );
+            let write = Write::Rename {
+                learner: state.learners[i].row.learner.clone(),
+                name,
+            };
+            self.queue(write, done)?;
+            return Ok(Pending::Waiting(answer));
+        }
+
+        let size = state.learners.len() + state.joining;
+        if size >= self.shared.max_learners {
+            return Err(Refusal::Conflict(format!(
+                "the room is full ({} learners): ask the instructor (serve --max-learners)",
+                self.shared.max_learners
+            )));
+        }
+        let token = secrets::learner_token().map_err(|e| Refusal::Failed(e.to_string()))?;
+        let mut id = secrets::learner_id().map_err(|e| Refusal::Failed(e.to_string()))?;
+        while state.by_id.contains_key(&id) {
+            id = secrets::learner_id().map_err(|e| Refusal::Failed(e.to_string()))?;
+        }
+        let learner = Learner {
+            row: LearnerRow {
+                learner: id.clone(),
+                name,
+                seq: 0,
+                updated_at: 0,
+                katas: Default::default(),
+            },
+            token: secrets::token_hash(&token),
         };
-        let learner = &state.learners[i];
-        let committed = self.shared.store.write(Write::Learner {
+        let write = Write::Join {
             row: learner.row.clone(),
             token: learner.token,
-        });
-        self.publish(event("learner", &learner.row));
-        let answer = Joined {
-            learner: learner.row.learner.clone(),
+        };
+        state.reserved.insert(look.clone());
+        state.joining += 1;
+        let joined = Joined {
+            learner: id,
             token,
             pacing,
         };
-        Ok(Pending {
-            answer,
-            committed: Some(committed),
-        })
+        let (room, undo_room, look_undo) = (self.clone(), self.clone(), look.clone());
+        let (done, answer) = answer_when_saved(
+            move || {
+                room.joined(learner, &look);
+                Ok(joined)
+            },
+            move || {
+                let mut state = undo_room.state();
+                state.reserved.remove(&look_undo);
+                state.joining -= 1;
+            },
+        );
+        self.queue(write, done)?;
+        Ok(Pending::Waiting(answer))
+    }
+
+    /// A join has been saved: the learner is in the room.
+    fn joined(&self, learner: Learner, look: &str) {
+        let mut state = self.state();
+        state.reserved.remove(look);
+        state.joining -= 1;
+        let i = state.learners.len();
+        state.by_id.insert(learner.row.learner.clone(), i);
+        state.by_token.insert(learner.token, i);
+        state.by_look.insert(look.to_string(), i);
+        self.publish(event("learner", &learner.row));
+        state.learners.push(learner);
+    }
+
+    /// A rename has been saved.
+    fn renamed(&self, learner: &str, name: String, look: &str) {
+        let mut state = self.state();
+        state.reserved.remove(look);
+        let Some(&i) = state.by_id.get(learner) else {
+            return;
+        };
+        let old = names::look_alike_key(&state.learners[i].row.name);
+        state.by_look.remove(&old);
+        state.by_look.insert(look.to_string(), i);
+        state.learners[i].row.name = name;
+        self.publish(event("learner", &state.learners[i].row));
     }
 
     pub fn report(&self, token: &str, report: Report) -> Result<Pending<Ack>, Refusal> {
         let hash = secrets::token_hash(token);
-        let mut state = self.state();
+        let state = self.state();
         let Some(&i) = state.by_token.get(&hash) else {
             return Err(Refusal::Unauthorized(
                 "unknown learner token: join the room first (`cargo kata join`)".into(),
@@ -401,37 +618,65 @@ impl Room {
                 "wrong room code: this report is for another room".into(),
             ));
         }
-        let pacing = state.pacing;
         let stored = &state.learners[i].row;
-        // A learner who never reported takes any seq; after that only newer ones count.
-        if stored.updated_at != 0 && report.seq <= stored.seq {
-            return Ok(Pending::done(Ack {
+        // Only what is saved counts here: a report whose write failed left the saved row as it
+        // was, so its retry is newer and is written again.
+        if !is_newer(stored, report.seq) {
+            return Ok(Pending::Done(Ack {
                 seq: stored.seq,
-                pacing,
+                pacing: state.pacing,
             }));
         }
+        let learner = stored.learner.clone();
         let seq = report.seq;
         let katas = self.valid_katas(report)?;
-        let state = &mut *state;
-        let learner = &mut state.learners[i];
-        state.tally.remove(&learner.row.katas);
-        state.tally.add(&katas);
-        learner.row.katas = katas;
-        learner.row.seq = seq;
-        learner.row.updated_at = now_millis().max(1);
-        let committed = self.shared.store.write(Write::Learner {
-            row: learner.row.clone(),
-            token: learner.token,
-        });
-        self.publish(event("learner", &learner.row));
-        let summary = state.tally.summary();
-        if summary != state.summary {
-            self.publish(event("summary", &summary));
-            state.summary = summary;
+        let updated_at = now_millis().max(1);
+        let write = Write::Report {
+            learner: learner.clone(),
+            seq,
+            updated_at,
+            katas: katas.clone(),
+        };
+        let room = self.clone();
+        let (done, answer) = answer_when_saved(
+            move || room.reported(&learner, seq, updated_at, katas),
+            || {},
+        );
+        // Queued under the lock: the database sees reports in the order they were checked.
+        self.queue(write, done)?;
+        drop(state);
+        Ok(Pending::Waiting(answer))
+    }
+
+    /// A report has been saved (the database kept it only if it was newer; so does memory).
+    fn reported(
+        &self,
+        learner: &str,
+        seq: u64,
+        updated_at: u64,
+        katas: BTreeMap<String, KataState>,
+    ) -> Result<Ack, Refusal> {
+        let mut state = self.state();
+        let Some(&i) = state.by_id.get(learner) else {
+            return Err(Refusal::Unauthorized(
+                "the instructor removed you from the room: join it again".into(),
+            ));
+        };
+        let pacing = state.pacing;
+        if is_newer(&state.learners[i].row, seq) {
+            let state = &mut *state;
+            let row = &mut state.learners[i].row;
+            state.tally.remove(&row.katas);
+            state.tally.add(&katas);
+            row.katas = katas;
+            row.seq = seq;
+            row.updated_at = updated_at;
+            self.publish(event("learner", row));
+            state.refresh_summary(self);
         }
-        Ok(Pending {
-            answer: Ack { seq, pacing },
-            committed: Some(committed),
+        Ok(Ack {
+            seq: state.learners[i].row.seq,
+            pacing,
         })
     }
 
@@ -456,6 +701,14 @@ impl Room {
                     self.shared.katas.last().map_or("", |k| k.name.as_str()),
                 )));
             }
+            for (what, count) in [("attempts", state.attempts), ("hints", state.hints)] {
+                if count > room_protocol::MAX_COUNT {
+                    return Err(Refusal::Invalid(format!(
+                        "`{name}` has {count} {what}; the most a report may carry is {}",
+                        room_protocol::MAX_COUNT
+                    )));
+                }
+            }
             if let Some(failure) = &state.failure {
                 let chars = failure.chars().count();
                 if chars > room_protocol::MAX_FAILURE_CHARS {
@@ -473,67 +726,96 @@ impl Room {
         Ok(katas)
     }
 
-    /// Takes a learner out of the room: their row goes, and their token no longer reports.
-    pub fn remove(&self, learner: &str) -> Result<Pending<Removed>, Refusal> {
-        let mut state = self.state();
-        let Some(&i) = state.by_id.get(learner) else {
-            return Err(Refusal::NotFound(format!(
-                "no learner `{learner}` in this room"
-            )));
-        };
-        let gone = state.learners.remove(i);
-        state.index();
-        state.tally.remove(&gone.row.katas);
-        let committed = self.shared.store.write(Write::Forget {
-            learner: gone.row.learner.clone(),
-        });
-        let removed = Removed {
-            learner: gone.row.learner,
-        };
-        self.publish(event("removed", &removed));
-        let summary = state.tally.summary();
-        if summary != state.summary {
-            self.publish(event("summary", &summary));
-            state.summary = summary;
+    /// Takes several learners out at once: all of them, or (when one is not in the room) none.
+    pub fn remove_many(&self, learners: Vec<String>) -> Result<Pending<RemovedMany>, Refusal> {
+        let state = self.state();
+        let mut unique = Vec::with_capacity(learners.len());
+        for learner in learners {
+            if !state.by_id.contains_key(&learner) {
+                return Err(Refusal::NotFound(format!(
+                    "no learner `{learner}` in this room: nobody was removed"
+                )));
+            }
+            if !unique.contains(&learner) {
+                unique.push(learner);
+            }
         }
-        Ok(Pending {
-            answer: removed,
-            committed: Some(committed),
-        })
+        if unique.is_empty() {
+            return Ok(Pending::Done(RemovedMany { learners: unique }));
+        }
+        let room = self.clone();
+        let gone = unique.clone();
+        let (done, answer) = answer_when_saved(move || Ok(room.removed(gone)), || {});
+        self.queue(Write::Forget { learners: unique }, done)?;
+        drop(state);
+        Ok(Pending::Waiting(answer))
     }
 
-    pub fn set_pacing(&self, pacing: Pacing) -> Pending<Pacing> {
+    /// A removal has been saved.
+    fn removed(&self, learners: Vec<String>) -> RemovedMany {
         let mut state = self.state();
+        let state = &mut *state;
+        let gone: HashSet<&String> = learners.iter().collect();
+        let (kept, removed): (Vec<Learner>, Vec<Learner>) = std::mem::take(&mut state.learners)
+            .into_iter()
+            .partition(|l| !gone.contains(&l.row.learner));
+        state.learners = kept;
+        state.index();
+        for learner in &removed {
+            state.tally.remove(&learner.row.katas);
+            self.publish(event(
+                "removed",
+                &Removed {
+                    learner: learner.row.learner.clone(),
+                },
+            ));
+        }
+        state.refresh_summary(self);
+        RemovedMany {
+            learners: removed.into_iter().map(|l| l.row.learner).collect(),
+        }
+    }
+
+    /// The instructor's new pacing, once it is known to name one of the room's katas.
+    pub fn set_pacing(&self, pacing: Pacing) -> Result<Pending<Pacing>, Refusal> {
+        if let Some(last) = pacing.unlocked_through {
+            if !self.shared.katas.iter().any(|k| k.order == last) {
+                return Err(Refusal::Invalid(format!(
+                    "unlocked_through {last} is not one of this room's katas (numbered {}); \
+                     null opens every kata",
+                    numbering(&self.shared.katas)
+                )));
+            }
+        }
+        let state = self.state();
         if state.pacing == pacing {
-            return Pending::done(pacing);
+            return Ok(Pending::Done(pacing));
         }
-        state.pacing = pacing;
-        let committed = self.shared.store.write(Write::Pacing(pacing));
-        self.publish(event("pacing", &pacing));
-        Pending {
-            answer: pacing,
-            committed: Some(committed),
-        }
+        let room = self.clone();
+        let (done, answer) = answer_when_saved(
+            move || {
+                let mut state = room.state();
+                state.pacing = pacing;
+                room.publish(event("pacing", &pacing));
+                Ok(pacing)
+            },
+            || {},
+        );
+        self.queue(Write::Pacing(pacing), done)?;
+        drop(state);
+        Ok(Pending::Waiting(answer))
     }
 }
 
-/// The trimmed name, if it is one a dashboard can show.
-fn valid_name(name: &str) -> Result<String, Refusal> {
-    let name = name.trim();
-    let chars = name.chars().count();
-    if chars == 0 {
-        return Err(Refusal::Invalid("the name is empty".into()));
-    }
-    if chars > room_protocol::MAX_NAME_CHARS {
-        return Err(Refusal::Invalid(format!(
-            "the name is {chars} characters long; the most is {}",
-            room_protocol::MAX_NAME_CHARS
-        )));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Refusal::Invalid(
-            "the name holds control characters (tabs, newlines, ...)".into(),
-        ));
-    }
-    Ok(name.to_string())
+/// Whether a report numbered `seq` is newer than the saved row. A learner who never reported
+/// takes any seq; after that only newer ones count.
+fn is_newer(saved: &LearnerRow, seq: u64) -> bool {
+    saved.updated_at == 0 || seq > saved.seq
+}
+
+/// "1 to 30": the room's kata numbers, for error messages.
+fn numbering(katas: &[KataColumn]) -> String {
+    let first = katas.iter().map(|k| k.order).min().unwrap_or(0);
+    let last = katas.iter().map(|k| k.order).max().unwrap_or(0);
+    format!("{first} to {last}")
 }

@@ -1,15 +1,17 @@
 //! Where the room is stuck: per kata, how many learners are failing it and with what.
 //!
-//! Kept up to date report by report (take the old row out, put the new one in), so a summary
+//! Failures are counted by their grouping text (`failures::group_text`), so learners with the
+//! same bug count together whatever their thread ids. Kept up to date report by report (take the old row out, put the new one in), so a summary
 //! costs a pass over the katas, not over every learner.
 
+use crate::failures::group_text;
 use room_protocol::{KataState, Status, Summary};
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Default, Clone)]
 struct KataTally {
     failing: u32,
-    /// How many of those learners see each failure message.
+    /// How many of those learners see each failure, by grouping text.
     failures: HashMap<String, u32>,
 }
 
@@ -59,12 +61,13 @@ impl Tally {
                 kata.failing = kata.failing.saturating_sub(1);
             }
             if let Some(failure) = &state.failure {
+                let group = group_text(failure);
                 if add {
-                    *kata.failures.entry(failure.clone()).or_default() += 1;
-                } else if let Some(count) = kata.failures.get_mut(failure) {
+                    *kata.failures.entry(group).or_default() += 1;
+                } else if let Some(count) = kata.failures.get_mut(&group) {
                     *count -= 1;
                     if *count == 0 {
-                        kata.failures.remove(failure);
+                        kata.failures.remove(&group);
                     }
                 }
             }
@@ -83,16 +86,27 @@ impl Tally {
         let Some((i, kata)) = stuck else {
             return Summary::default();
         };
-        // The most common failure; ties go to the alphabetically first, so the answer is stable.
-        let common = kata
-            .failures
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)));
+        // The failure more learners see than any other. Learners write this text, so a tie
+        // shows none: any tie-break (alphabetical, first come) is one a prankster can win.
+        let mut common: Option<(&String, u32)> = None;
+        let mut tied = false;
+        for (failure, &count) in &kata.failures {
+            match common {
+                Some((_, best)) if count < best => {}
+                Some((_, best)) if count == best => tied = true,
+                _ => {
+                    common = Some((failure, count));
+                    tied = false;
+                }
+            }
+        }
+        let common = common.filter(|_| !tied);
         Summary {
             stuck_kata: Some(self.names[i].clone()),
             failing: kata.failing,
             common_failure: common.map(|(f, _)| f.clone()),
-            common_failure_count: common.map_or(0, |(_, n)| *n),
+            common_failure_count: common.map_or(0, |(_, n)| n),
+            failure_kinds: u32::try_from(kata.failures.len()).unwrap_or(u32::MAX),
         }
     }
 }
@@ -140,6 +154,8 @@ mod tests {
         assert_eq!(summary.common_failure.as_deref(), Some("y"));
         assert_eq!(summary.common_failure_count, 2);
 
+        assert_eq!(summary.failure_kinds, 2);
+
         // Bob and Cy move on: 02-b and 03-c tie at one learner each, the earlier kata wins.
         tally.remove(&bob);
         tally.remove(&cy);
@@ -147,5 +163,28 @@ mod tests {
         let summary = tally.summary();
         assert_eq!(summary.stuck_kata.as_deref(), Some("02-b"));
         assert_eq!(summary.common_failure.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn a_tie_shows_no_failure_and_thread_ids_do_not_split_a_group() {
+        let mut tally = Tally::new(vec!["01-a".into()]);
+        let panic = |id: u32| {
+            format!("t: thread 't' ({id}) panicked at src/lib.rs:65:5:\nassertion failed: done")
+        };
+        tally.add(&row(&[("01-a", Status::Failing, Some(&panic(101)))]));
+        tally.add(&row(&[("01-a", Status::Failing, Some(&panic(202)))]));
+        let summary = tally.summary();
+        assert_eq!(
+            summary.common_failure.as_deref(),
+            Some("t: assertion failed: done")
+        );
+        assert_eq!(summary.common_failure_count, 2);
+        // Two pranksters tie with the real failure: nobody's text is shown.
+        tally.add(&row(&[("01-a", Status::Failing, Some("aaa: look at me"))]));
+        tally.add(&row(&[("01-a", Status::Failing, Some("aaa: look at me"))]));
+        let summary = tally.summary();
+        assert_eq!(summary.failing, 4);
+        assert_eq!(summary.common_failure, None);
+        assert_eq!(summary.failure_kinds, 2);
     }
 }

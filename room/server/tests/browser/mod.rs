@@ -195,6 +195,37 @@ impl Page {
         Ok(result["result"]["value"].clone())
     }
 
+    /// Makes the page's viewport `width` x `height` CSS pixels at one device pixel each, as a
+    /// projector of that resolution would show it.
+    pub fn set_viewport(&mut self, width: u32, height: u32) -> Result<()> {
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }),
+        )?;
+        Ok(())
+    }
+
+    /// A PNG of what the viewport shows, saved to `path`; returns its size in pixels, read from
+    /// the PNG's own header.
+    pub fn screenshot(&mut self, path: &Path) -> Result<(u32, u32)> {
+        let shot = self.call("Page.captureScreenshot", json!({ "format": "png" }))?;
+        let data = shot["data"]
+            .as_str()
+            .context("Page.captureScreenshot returned no data")?;
+        let png = base64_decode(data)?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, &png).with_context(|| format!("cannot write {}", path.display()))?;
+        // The IHDR chunk follows the 8-byte signature and its own length and type.
+        anyhow::ensure!(
+            png.len() > 24 && png.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "not a PNG"
+        );
+        let be = |at: usize| u32::from_be_bytes([png[at], png[at + 1], png[at + 2], png[at + 3]]);
+        Ok((be(16), be(20)))
+    }
+
     /// Evaluates `expression` until `done` holds for its value; fails after `limit` with what
     /// the page showed last, named by `what`.
     pub fn wait_for(
@@ -223,6 +254,31 @@ impl Page {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// Decodes standard base64 (what DevTools sends screenshots as).
+fn base64_decode(text: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut bits, mut count) = (0u32, 0u32);
+    for byte in text.bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' | b'\n' | b'\r' => continue,
+            _ => bail!("not base64: {:?}", char::from(byte)),
+        };
+        bits = (bits << 6) | u32::from(value);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    Ok(out)
 }
 
 /// Whether the browser can run here: true when installed; false (after a loud note) when it is

@@ -19,10 +19,12 @@ pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`
     pub url: String,
-    /// Everything the server printed after its first line.
+    /// Everything the server printed after its first line, on stdout and stderr.
     lines: mpsc::Receiver<String>,
     /// The lines read from `lines` so far, so that each can be asked for more than once.
     printed: std::cell::RefCell<Vec<String>>,
+    /// The room's database.
+    pub db: PathBuf,
 }
 
 /// The repository root: the server reads the kata catalogue there.
@@ -68,8 +70,24 @@ impl Server {
         Server::start_in(&repo_root(), db, "127.0.0.1:0", extra)
     }
 
-    /// A room served from the repository at `dir` (a learner's sandbox, say), on `listen`.
+    /// A room served from the repository at `dir` (a learner's sandbox, say), on `listen`. A
+    /// database that does not exist yet gets a new room (`--new-room`).
     pub fn start_in(dir: &Path, db: &Path, listen: &str, extra: &[&str]) -> Server {
+        let mut args: Vec<&str> = extra.to_vec();
+        if !db.exists() && !args.contains(&"--new-room") {
+            args.push("--new-room");
+        }
+        Server::spawn(dir, db, listen, &args)
+            .unwrap_or_else(|printed| panic!("serve did not start:\n{}", printed.join("\n")))
+    }
+
+    /// Serve with exactly these arguments; what it printed when it exits without listening.
+    pub fn spawn(
+        dir: &Path,
+        db: &Path,
+        listen: &str,
+        extra: &[&str],
+    ) -> Result<Server, Vec<String>> {
         let (mut server, patience) = server_command();
         let mut child = server
             .args(["--listen", listen, "--db"])
@@ -79,34 +97,54 @@ impl Server {
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
-            .expect("the checker binary starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        // Drained on a thread for the server's whole life, so it never writes into a full or
-        // closed pipe.
+            .expect("the server starts");
+        // Both streams are drained on threads for the server's whole life, so it never writes
+        // into a full or closed pipe; stderr is also passed on, for failing tests to show.
         let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let out = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                if out.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("serve: {line}");
                 if tx.send(line).is_err() {
                     break;
                 }
             }
         });
-        let first = lines
-            .recv_timeout(patience)
-            .expect("serve prints its address first");
-        let url = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("the first line names the address: {first}"))
-            .to_string();
-        Server {
+        let mut before = Vec::new();
+        let url = loop {
+            match lines.recv_timeout(patience) {
+                Ok(line) => match line.strip_prefix("listening on ") {
+                    Some(url) => break url.to_string(),
+                    None => before.push(line),
+                },
+                // Both streams closed: serve exited.
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(before);
+                }
+            }
+        };
+        Ok(Server {
             child,
             url,
             lines,
-            printed: Default::default(),
-        }
+            printed: std::cell::RefCell::new(before),
+            db: db.to_path_buf(),
+        })
     }
 
     /// `IP:PORT`, to start the room again where it was.
@@ -134,14 +172,31 @@ impl Server {
         }
     }
 
-    /// The instructor's key, from the dashboard address serve printed.
+    /// The instructor's key, from the file serve keeps the dashboard address in (it never
+    /// prints the key).
     pub fn key(&self) -> String {
-        let line = self.line_containing("?key=");
-        line.rsplit("?key=")
+        let line = self.line_containing("instructor dashboard:");
+        let file = key_file(&self.db);
+        assert!(
+            line.contains(&file.display().to_string()),
+            "serve names the file with the dashboard address: {line}"
+        );
+        let address = std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+        address
+            .rsplit("?key=")
             .next()
             .unwrap_or_default()
             .trim()
             .to_string()
+    }
+
+    /// Every line printed so far (waiting a moment for more), for tests that look at all of it.
+    pub fn printed_so_far(&self) -> Vec<String> {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(300)) {
+            self.printed.borrow_mut().push(line);
+        }
+        self.printed.borrow().clone()
     }
 
     /// Stops the server the way a service manager would, and waits for it to exit.
@@ -180,6 +235,13 @@ impl Server {
 
     pub fn post(&self, path: &str, bearer: Option<&str>, body: &Value) -> Answer {
         self.post_raw(path, bearer, body.to_string().into_bytes())
+    }
+
+    /// The room as the projector sees it.
+    pub fn room(&self) -> Value {
+        let answer = self.get(&format!("/api/room?code={CODE}"), None);
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answer.json()
     }
 
     pub fn post_raw(&self, path: &str, bearer: Option<&str>, body: Vec<u8>) -> Answer {
@@ -249,6 +311,13 @@ impl Drop for Server {
     }
 }
 
+/// Where serve keeps the instructor's dashboard address for the room in `db`.
+pub fn key_file(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".instructor");
+    PathBuf::from(name)
+}
+
 /// Waits for the first event that `wanted` accepts.
 pub fn next_event(
     events: &mpsc::Receiver<(String, Value)>,
@@ -279,6 +348,8 @@ fn agent() -> ureq::Agent {
 pub struct Answer {
     pub status: u16,
     pub body: String,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
 }
 
 impl Answer {
@@ -300,9 +371,15 @@ impl Answer {
 impl From<Result<ureq::http::Response<ureq::Body>, ureq::Error>> for Answer {
     fn from(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
         let mut response = result.unwrap_or_else(|e| panic!("the server answers: {e}"));
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         Answer {
             status: response.status().as_u16(),
             body: response.body_mut().read_to_string().unwrap_or_default(),
+            retry_after,
         }
     }
 }

@@ -1,0 +1,221 @@
+//! One grading run's building and testing: the handout once, to compile the dependencies, then
+//! each student in turn: their workspace, their build and their tests, confined, with nothing
+//! they started left running, and their build output deleted before the next student.
+
+use super::class::Submission;
+use super::distinct::Known;
+use super::tree::{GradedKata, Grounds, StudentTree};
+use crate::cargo::{self, BuildSettings};
+use crate::commands::until_interrupted;
+use crate::confine::Policy;
+use crate::events::{CrateReport, Reporter};
+use crate::process::reaper;
+use crate::runner::{self, Check, Confinement, Options};
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The limits every student runs under.
+pub struct Limits {
+    pub memory_limit: u64,
+    pub output_cap: usize,
+    /// Test time one submission may use in all.
+    pub time_limit: Duration,
+    pub build_timeout: Duration,
+    /// Whether builds and tests are confined (`--unconfined` turns it off).
+    pub confined: bool,
+}
+
+/// What grading one student produced: a report per kata they handed in, and the problems met
+/// with their files.
+pub struct StudentRun {
+    pub reports: Vec<(usize, CrateReport)>,
+    pub problems: Vec<String>,
+}
+
+/// Builds the handout (once per change of the katas: its build output stays between runs).
+pub fn build_handout(
+    grounds: &Grounds,
+    katas: &[GradedKata],
+    reporter: &mut dyn Reporter,
+) -> Result<()> {
+    let handout = grounds.lay_out_handout(katas)?;
+    let packages: Vec<&str> = handout.crates.iter().map(|c| c.package.as_str()).collect();
+    let env = cargo_env(&handout);
+    let settings = BuildSettings {
+        color: false,
+        target_dir: Some(&handout.target),
+        env: &env,
+        confine: None,
+        timeout: None,
+    };
+    let mut progress = |line: &str| reporter.event(&crate::events::Event::BuildProgress(line));
+    let build = until_interrupted(cargo::build_tests(
+        &handout.root,
+        &packages,
+        false,
+        &settings,
+        &mut progress,
+    ))?;
+    if !build.success && build.packages.is_empty() {
+        anyhow::bail!(
+            "the handout's dependencies did not build:\n{}",
+            build.cargo_errors
+        );
+    }
+    Ok(())
+}
+
+/// Builds and tests one student's submission: the katas whose sources are `known` from an
+/// earlier student take that result instead.
+pub fn grade_student(
+    grounds: &Grounds,
+    slot: &str,
+    submission: &Submission,
+    katas: &[GradedKata],
+    limits: &Limits,
+    known: &mut Known,
+    reporter: &mut dyn Reporter,
+) -> Result<StudentRun> {
+    let mut tree = grounds.lay_out_student(slot, submission, katas)?;
+    let reused = known.reuse(&mut tree);
+    let result = reused.and_then(|reused| {
+        let mut reports = build_and_test(grounds, &tree, katas, limits, reporter)?;
+        known.remember(&reports);
+        reports.extend(reused);
+        reports.sort_by_key(|(kata, _)| *kata);
+        Ok(reports)
+    });
+    // Whatever the student's code left behind goes, and so does their build output.
+    reaper::kill_orphans();
+    grounds.finish_student(&tree);
+    let reports = result?;
+    Ok(StudentRun {
+        reports,
+        problems: tree.problems,
+    })
+}
+
+fn build_and_test(
+    grounds: &Grounds,
+    tree: &StudentTree,
+    katas: &[GradedKata],
+    limits: &Limits,
+    reporter: &mut dyn Reporter,
+) -> Result<Vec<(usize, CrateReport)>> {
+    if tree.crates.is_empty() {
+        return Ok(Vec::new());
+    }
+    grounds.seed_target(tree)?;
+    let checks: Vec<Check> = tree
+        .crates
+        .iter()
+        .map(|c| Check {
+            kata: &katas[c.kata].kata,
+            package: c.package.clone(),
+            dir: c.dir.clone(),
+            group: Some(0),
+        })
+        .collect();
+    let confinement = limits.confined.then(|| Confinement {
+        build: build_policy(grounds, tree),
+        tests: tests_policy(tree),
+    });
+    let options = Options {
+        output_cap: limits.output_cap,
+        target_dir: Some(tree.target.clone()),
+        memory_limit: Some(limits.memory_limit),
+        group_budget: Some(limits.time_limit),
+        confinement,
+        cargo_env: cargo_env(tree),
+        test_env: test_env(tree),
+        build_timeout: Some(limits.build_timeout),
+        reap_orphans: true,
+        ..Options::new(false)
+    };
+    let reports = until_interrupted(runner::check(&tree.root, &checks, &options, reporter))?;
+    Ok(tree.crates.iter().map(|c| c.kata).zip(reports).collect())
+}
+
+/// No incremental compilation (grading builds each crate once), a private temporary folder for
+/// what the build writes, and the toolchain's homes spelled out, whatever HOME says.
+fn cargo_env(tree: &StudentTree) -> Vec<(String, String)> {
+    let shown = |path: PathBuf| path.display().to_string();
+    vec![
+        ("CARGO_INCREMENTAL".into(), "0".into()),
+        ("TMPDIR".into(), shown(tree.tmp.clone())),
+        ("CARGO_HOME".into(), shown(cargo_home())),
+        ("RUSTUP_HOME".into(), shown(rustup_home())),
+    ]
+}
+
+/// Tests write their temporary files, and find their home, in the student's temporary folder.
+fn test_env(tree: &StudentTree) -> Vec<(String, String)> {
+    let tmp = tree.tmp.display().to_string();
+    vec![("TMPDIR".into(), tmp.clone()), ("HOME".into(), tmp)]
+}
+
+/// A student's build (cargo, rustc, clippy, the dependencies' proc macros) may read the toolchain,
+/// the dependency cache and the student's own workspace, and write only the student's build
+/// output and temporary folder.
+fn build_policy(grounds: &Grounds, tree: &StudentTree) -> Policy {
+    let mut policy = Policy {
+        own_network: true,
+        ..Policy::default()
+    }
+    .with_system();
+    let (cargo_home, rustup_home) = (cargo_home(), rustup_home());
+    policy.run.push(rustup_home);
+    policy.run.push(cargo_home.join("bin"));
+    if let Ok(cargo) = cargo::program() {
+        // A toolchain that is not rustup's: the folder cargo is in, and its neighbours.
+        if let Some(toolchain) = cargo.parent().and_then(Path::parent) {
+            policy.run.push(toolchain.to_path_buf());
+        }
+    }
+    // The registry and git caches, never the credentials beside them.
+    policy.read.push(cargo_home.join("registry"));
+    policy.read.push(cargo_home.join("git"));
+    policy.read_files.push(cargo_home.join("config.toml"));
+    policy.read_files.push(cargo_home.join("config"));
+    // Cargo takes its cache lock even offline.
+    for lock in [".package-cache", ".package-cache-mutate"] {
+        policy.write_files.push(cargo_home.join(lock));
+    }
+    policy.read.extend(grounds.vendor_dir());
+    policy.read.push(grounds.work().join(".cargo"));
+    policy.read.push(tree.root.clone());
+    policy.write_files.push(tree.root.join("Cargo.lock"));
+    policy.write.push(tree.target.clone());
+    policy.write.push(tree.tmp.clone());
+    policy
+}
+
+/// A test may write only the student's temporary folder; each test process adds its own crate
+/// (to read) and binary (to run).
+fn tests_policy(tree: &StudentTree) -> Policy {
+    let mut policy = Policy {
+        own_network: true,
+        ..Policy::default()
+    }
+    .with_system();
+    policy.write.push(tree.tmp.clone());
+    policy
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from)
+}
+
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME").map_or_else(|| home().join(".cargo"), PathBuf::from)
+}
+
+fn rustup_home() -> PathBuf {
+    std::env::var_os("RUSTUP_HOME").map_or_else(|| home().join(".rustup"), PathBuf::from)
+}
+
+/// Whether grading can confine students' code here; the error says why not.
+pub fn confinement_available() -> Result<()> {
+    crate::confine::check_available().context("students' code cannot be confined on this machine")
+}

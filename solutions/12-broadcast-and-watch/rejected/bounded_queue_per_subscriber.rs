@@ -1,0 +1,118 @@
+//! Rejected: gives every subscriber its own bounded queue and waits for room in each, so one subscriber that stops reading stalls the publisher
+//! Fails: a_slow_subscriber_does_not_block_the_publisher, a_lagging_subscriber_is_told_how_many_events_it_missed
+//! The notification hub of a small web service.
+//!
+//! Every open browser session subscribes to the hub. It must see every event the service
+//! publishes (order updates), and it reads the service's runtime config (rate limits), which
+//! operators change while the service runs.
+
+use std::sync::Mutex;
+
+use tokio::sync::{mpsc, watch};
+
+/// Something that happened, to be shown in every session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub seq: u64,
+    pub text: String,
+}
+
+/// The service's runtime configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub version: u64,
+    pub rate_limit: u32,
+}
+
+/// Why [`Subscriber::recv`] returned no event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecvError {
+    /// The subscriber fell so far behind that the hub dropped this many events it had not read.
+    /// The next `recv` returns the oldest event the hub still holds.
+    Lagged(u64),
+    /// The hub is gone and every event has been read.
+    Closed,
+}
+
+pub struct Hub {
+    capacity: usize,
+    subscribers: Mutex<Vec<mpsc::Sender<Event>>>,
+    config: watch::Sender<Config>,
+}
+
+impl Hub {
+    /// A hub that starts with `config` and keeps a backlog of up to `capacity` events for
+    /// subscribers that have not read them yet.
+    pub fn new(capacity: usize, config: Config) -> Hub {
+        Hub {
+            capacity,
+            subscribers: Mutex::new(Vec::new()),
+            config: watch::Sender::new(config),
+        }
+    }
+
+    /// Publishes `event` to every subscriber. A slow subscriber must never hold the publisher up:
+    /// once it is more than `capacity` events behind, it loses the oldest ones and is told so.
+    pub async fn publish(&self, event: Event) {
+        // Everyone gets a copy; each queue holds up to `capacity` events.
+        let subscribers = self.subscribers.lock().unwrap().clone();
+        for subscriber in subscribers {
+            let _ = subscriber.send(event.clone()).await;
+        }
+        self.subscribers
+            .lock()
+            .unwrap()
+            .retain(|subscriber| !subscriber.is_closed());
+    }
+
+    /// A new subscriber, for one session. It sees every event published from now on.
+    pub fn subscribe(&self) -> Subscriber {
+        let (sender, events) = mpsc::channel(self.capacity);
+        self.subscribers.lock().unwrap().push(sender);
+        Subscriber { events }
+    }
+
+    /// Replaces the config. Every reader sees the new one from now on.
+    pub fn set_config(&self, config: Config) {
+        self.config.send_replace(config);
+    }
+
+    /// A reader of the config, for one session.
+    pub fn config(&self) -> ConfigReader {
+        ConfigReader {
+            config: self.config.subscribe(),
+        }
+    }
+}
+
+/// One session's view of the events.
+pub struct Subscriber {
+    events: mpsc::Receiver<Event>,
+}
+
+impl Subscriber {
+    /// The next event, in the order they were published.
+    pub async fn recv(&mut self) -> Result<Event, RecvError> {
+        self.events.recv().await.ok_or(RecvError::Closed)
+    }
+}
+
+/// One session's view of the config.
+pub struct ConfigReader {
+    config: watch::Receiver<Config>,
+}
+
+impl ConfigReader {
+    /// The latest config.
+    pub fn current(&mut self) -> Config {
+        self.config.borrow_and_update().clone()
+    }
+
+    /// Waits for a config this reader has not seen yet and returns it, or `None` once the hub is
+    /// gone. An update made since the reader last looked (with `current` or `changed`) counts, so
+    /// a reload loop (`current`, apply it, `changed`, apply it, ...) misses nothing.
+    pub async fn changed(&mut self) -> Option<Config> {
+        self.config.changed().await.ok()?;
+        Some(self.config.borrow_and_update().clone())
+    }
+}

@@ -1,0 +1,56 @@
+//! Rejected: swallows a failed page: the stream just ends there, so the caller takes a partial listing for the whole one
+//! Fails: an_error_on_a_later_page_surfaces_only_when_reached
+//! Listing the users of a remote directory service, whose API returns them a page at a time.
+
+use std::fmt;
+use std::future::Future;
+
+use futures::stream::{self, Stream, StreamExt};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: u64,
+    pub name: String,
+}
+
+/// One page of the listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub users: Vec<User>,
+    /// How many pages the listing has in all. Pages are numbered from 1.
+    pub total_pages: u32,
+}
+
+/// A request to the directory failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError(pub String);
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "directory request failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// The directory's paginated API. Every call is one HTTP request.
+pub trait Directory {
+    /// Fetches page `page` (from 1) of the user listing.
+    fn fetch_page(&self, page: u32) -> impl Future<Output = Result<Page, ApiError>> + Send;
+}
+
+/// Every user in the directory, in listing order. A page that fails to load shows up as an `Err`
+/// in its place, once the caller gets that far.
+///
+/// Callers often want only the first few users (`.take(5)`), so this must request a page only
+/// when the caller actually gets to it.
+pub fn all_users<D: Directory>(directory: &D) -> impl Stream<Item = Result<User, ApiError>> + '_ {
+    // One page at a time; a page that does not load ends the listing instead of breaking it.
+    stream::unfold(Some(1), move |next| async move {
+        let page = next?;
+        let Page { users, total_pages } = directory.fetch_page(page).await.ok()?;
+        let next = (page < total_pages).then_some(page + 1);
+        Some((stream::iter(users.into_iter().map(Ok)), next))
+    })
+    .flatten()
+}
