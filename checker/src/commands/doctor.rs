@@ -43,8 +43,27 @@ pub fn doctor(workspace: &Workspace, no_build: bool) -> Result<ExitCode> {
         build::first_build(root, &workspace.catalogue, no_build)
     };
     report.add(first_build);
+    report.add(confinement());
 
     Ok(report.finish())
+}
+
+/// For instructors: whether `grade` can confine students' code here. Learners never need it, so
+/// its absence is a warning, not a failure.
+fn confinement() -> Check {
+    const NAME: &str = "grading confinement";
+    match crate::confine::check_available() {
+        Ok(()) => Check::pass(
+            NAME,
+            "available: grade builds and runs students' code under Landlock, with no network",
+        ),
+        Err(why) => Check::warn(
+            NAME,
+            format!("not available: {why:#}"),
+            "only instructors need it: grade on Linux 5.13 or newer with unprivileged user \
+             namespaces, or inside a throwaway VM with --unconfined",
+        ),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

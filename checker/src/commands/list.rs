@@ -33,9 +33,12 @@ struct Row<'a> {
 }
 
 pub fn list(workspace: &Workspace, as_json: bool) -> Result<ExitCode> {
+    let mut progress = workspace.store.load()?;
     // In a workshop room, the locks shown are the instructor's latest, not the last synced.
-    crate::room::sync::refresh_pacing(&workspace.store);
-    let progress = workspace.store.load()?;
+    if progress.room.is_some() {
+        crate::room::sync::refresh_pacing(&workspace.store);
+        progress = workspace.store.load()?;
+    }
     let current = workspace.current(&progress).name.clone();
     let rows: Vec<Row> = workspace
         .catalogue

@@ -124,7 +124,12 @@ pub fn apply(_policy: &Policy) -> Result<()> {
 }
 
 /// Whether this machine can confine: asked of a fresh launcher, which tries a policy on itself.
+/// `KATA_FORCE_NO_CONFINEMENT` makes it answer no, so the checker's tests can see what an
+/// instructor sees on a machine without it.
 pub fn check_available() -> Result<()> {
+    if std::env::var_os("KATA_FORCE_NO_CONFINEMENT").is_some() {
+        bail!("KATA_FORCE_NO_CONFINEMENT is set");
+    }
     let checker = std::env::current_exe().context("cannot find the checker's own binary")?;
     let probe = Policy {
         own_network: true,

@@ -141,6 +141,39 @@ impl Sandbox {
         "99-fixture"
     }
 
+    /// A kata's metadata, as the checker reads it: tests and their points, how it fails untouched.
+    pub fn meta(&self, kata: &str) -> toml::Table {
+        toml::from_str(&self.read(&format!("exercises/{kata}/kata.toml"))).expect("valid kata.toml")
+    }
+
+    /// The names of the kata's tests, sorted.
+    pub fn test_names(&self, kata: &str) -> Vec<String> {
+        let meta = self.meta(kata);
+        let mut names: Vec<String> = meta["tests"].as_table().unwrap().keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// The kata's points in all.
+    pub fn max_points(&self, kata: &str) -> i64 {
+        let meta = self.meta(kata);
+        let tests = meta["tests"].as_table().unwrap();
+        tests.values().map(|p| p.as_integer().unwrap()).sum()
+    }
+
+    /// The tests that fail (not time out) on the untouched kata, sorted.
+    pub fn untouched_failing(&self, kata: &str) -> Vec<String> {
+        let meta = self.meta(kata);
+        let failing = meta["untouched"].get("failing").and_then(|f| f.as_array());
+        let mut names: Vec<String> = failing
+            .into_iter()
+            .flatten()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Replaces a kata's src/lib.rs with its reference solution.
     pub fn solve(&self, kata: &str) {
         let solution = self.read(&format!("solutions/{kata}/src/lib.rs"));
