@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# Grading cost per student against plain `cargo test` of the same crates.
+# What grading a class costs: time per student with every kata distinct, time per repeated
+# (byte-identical) submission, and the most disk grading used at once.
 #
-#   bench/grade-class.sh          STUDENTS=30 KATAS="01-lazy-futures 05-spawn-independent-work ..."
+#   bench/grade-class.sh                      STUDENTS=3 REPEATS=10 KATAS="all katas"
+#   STUDENTS=5 KATAS="01-lazy-futures 09-bounded-channels" bench/grade-class.sh
 #
-# Generates a class: every student hands in the reference solutions with a line of their own
-# (so no two sources are the same), and every fourth leaves the last kata broken. Dependencies
-# are compiled once, by a one-student warm-up; then the class is graded, and plain
-# `cargo test --workspace --no-fail-fast` builds and tests the very same crates from a copy of the
-# warmed-up target directory. Katas that hang on purpose are left out: plain cargo would hang.
+# Every distinct student hands in the reference solutions with a line of their own, so no two
+# sources are the same and nothing is shared; the repeated students hand in exactly what the
+# first one did. Dependencies are compiled once, by a one-student warm-up. Disk is sampled every
+# 200 ms over the grading build folder and the work folder: students' build output is deleted
+# once their tests have run, so the peak does not grow with the class.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-students=${STUDENTS:-30}
-katas=${KATAS:-"01-lazy-futures 05-spawn-independent-work 09-bounded-channels 14-bounded-concurrency"}
+students=${STUDENTS:-3}
+repeats=${REPEATS:-10}
+katas=${KATAS:-$(ls exercises)}
 bench=target/bench-grade
 rm -rf "$bench"
-mkdir -p "$bench/class" "$bench/warm"
+mkdir -p "$bench"
+# The students' workspaces must be outside this checkout: cargo would read its .cargo/config.toml,
+# which confined builds may not.
+work=$(mktemp -d)
 export RUST_BACKTRACE=0 NO_COLOR=1
 
 cargo build -q -p checker
@@ -23,52 +29,69 @@ checker="${CARGO_TARGET_DIR:-$PWD/target}/debug/checker"
 # Grading builds go to a target directory of the benchmark's own, empty at the start.
 export CARGO_TARGET_DIR="$PWD/$bench/target"
 
-hand_in() { # student-folder student-number
-  local last; last=$(echo "$katas" | awk '{ print $NF }')
+hand_in() { # student-folder label
   for kata in $katas; do
     local dir="$1/exercises/$kata"
     mkdir -p "$dir"
-    cp -r "exercises/$kata/Cargo.toml" "exercises/$kata/tests" "$dir/"
-    if [ "$kata" = "$last" ] && [ $(($2 % 4)) -eq 0 ]; then
-      cp -r "exercises/$kata/src" "$dir/"
-    else
-      cp -r "solutions/$kata/src" "$dir/"
-    fi
-    echo "// handed in by student $2" >>"$dir/src/lib.rs"
+    cp -r "solutions/$kata/src" "$dir/"
+    echo "// handed in by $2" >>"$dir/src/lib.rs"
   done
 }
-for i in $(seq 1 "$students"); do hand_in "$bench/class/student$(printf %02d "$i")" "$i"; done
-hand_in "$bench/warm/warmup" 1
+hand_in "$bench/warm/warmup" warmup
+for i in $(seq 1 "$students"); do hand_in "$bench/distinct/student$(printf %03d "$i")" "student $i"; done
+hand_in "$bench/repeated/first" "the first"
+for i in $(seq 1 "$repeats"); do
+  cp -r "$bench/repeated/first" "$bench/repeated/copy$(printf %03d "$i")"
+done
+hand_in "$bench/alone/first" "the first"
 
 kata_args=$(for k in $katas; do printf -- '--kata %s ' "$k"; done)
-
 millis() { echo $(($(date +%s%N) / 1000000)); }
 
-# shellcheck disable=SC2086
-"$checker" grade "$bench/warm" $kata_args --out "$bench/warm-grades" >/dev/null 2>&1
-cp -r "$bench/target/grading/target" "$bench/plain-target"
-cp -r "$bench/target/grading/target" "$bench/plain-tests-target"
+peak_file="$bench/peak-bytes"
+echo 0 >"$peak_file"
+sample_disk() { # folders...
+  local peak=0 now
+  while :; do
+    now=$(du -sb "$@" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+    if [ "$now" -gt "$peak" ]; then
+      peak=$now
+      echo "$peak" >"$peak_file"
+    fi
+    sleep 0.2
+  done
+}
+
+grade() { # class-folder out-folder
+  # shellcheck disable=SC2086
+  "$checker" grade "$1" $kata_args --out "$2" --work-dir "$work" >"$2.log" 2>&1
+}
+
+grade "$bench/warm" "$bench/warm-grades"
+deps=$(du -sb "$bench/target/grading" | awk '{ print $1 }')
+
+sample_disk "$bench/target/grading" "$work" &
+sampler=$!
+trap 'kill "$sampler" 2>/dev/null || true; rm -rf "$work"' EXIT
+start=$(millis)
+grade "$bench/distinct" "$bench/distinct-grades"
+distinct=$(($(millis) - start))
+kill "$sampler"
+wait "$sampler" 2>/dev/null || true
+peak=$(cat "$peak_file")
 
 start=$(millis)
-# shellcheck disable=SC2086
-"$checker" grade "$bench/class" $kata_args --out "$bench/grades" --work-dir "$bench/work" >/dev/null 2>&1
-graded=$(($(millis) - start))
-
+grade "$bench/alone" "$bench/alone-grades"
+alone=$(($(millis) - start))
 start=$(millis)
-(cd "$bench/work" && CARGO_TARGET_DIR="$PWD/../plain-target" cargo test -q --workspace --no-fail-fast >/dev/null 2>&1) || true
-plain=$(($(millis) - start))
+grade "$bench/repeated" "$bench/repeated-grades"
+repeated=$(($(millis) - start))
 
-# The same without doctests, which grading does not run: the stricter comparison.
-start=$(millis)
-(cd "$bench/work" && CARGO_TARGET_DIR="$PWD/../plain-tests-target" cargo test -q --workspace --no-fail-fast --tests >/dev/null 2>&1) || true
-plain_tests=$(($(millis) - start))
-
-tokio_builds=$(find "$bench/target/grading/target/debug/deps" -name 'libtokio-*.rlib' | wc -l)
-crates=$(($(echo "$katas" | wc -w) * students))
-echo "class: $students students x $(echo "$katas" | wc -w) katas = $crates crates"
-echo "grade:              ${graded} ms  ($((graded / students)) ms per student)"
-echo "plain cargo test:   ${plain} ms  ($((plain / students)) ms per student)"
-echo "cargo test --tests: ${plain_tests} ms  ($((plain_tests / students)) ms per student)"
-awk -v a="$graded" -v b="$plain" 'BEGIN { printf "ratio:              %.2f x cargo test\n", a / b }'
-awk -v a="$graded" -v b="$plain_tests" 'BEGIN { printf "ratio:              %.2f x cargo test --tests\n", a / b }'
-echo "tokio compiled:     $tokio_builds time(s) in the grading target"
+n_katas=$(echo "$katas" | wc -w)
+mb() { awk -v b="$1" 'BEGIN { printf "%.0f MB", b / 1e6 }'; }
+echo "katas per student:         $n_katas"
+echo "distinct students:         $students in ${distinct} ms ($((distinct / students)) ms per student)"
+echo "one student alone:         ${alone} ms"
+echo "it and $repeats identical copies:  ${repeated} ms ($(((repeated - alone) / repeats)) ms per repeated submission)"
+echo "compiled dependencies:     $(mb "$deps")"
+echo "peak disk while grading:   $(mb "$peak") (dependencies, work folder and one student's build output)"
