@@ -17,8 +17,9 @@ students=${STUDENTS:-3}
 repeats=${REPEATS:-10}
 katas=${KATAS:-$(ls exercises)}
 bench=target/bench-grade
-rm -rf "$bench"
+# The compiled dependencies are kept between runs of the benchmark; everything else is new.
 mkdir -p "$bench"
+find "$bench" -mindepth 1 -maxdepth 1 ! -name target -exec rm -rf {} +
 # The students' workspaces must be outside this checkout: cargo would read its .cargo/config.toml,
 # which confined builds may not.
 work=$(mktemp -d)
@@ -26,7 +27,7 @@ export RUST_BACKTRACE=0 NO_COLOR=1
 
 cargo build -q -p checker
 checker="${CARGO_TARGET_DIR:-$PWD/target}/debug/checker"
-# Grading builds go to a target directory of the benchmark's own, empty at the start.
+# Grading builds go to a target directory of the benchmark's own.
 export CARGO_TARGET_DIR="$PWD/$bench/target"
 
 hand_in() { # student-folder label
@@ -53,7 +54,8 @@ echo 0 >"$peak_file"
 sample_disk() { # folders...
   local peak=0 now
   while :; do
-    now=$(du -sb "$@" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+    # Files come and go under du: its complaints and exit status mean nothing here.
+    now=$(du -sb "$@" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }' || true)
     if [ "$now" -gt "$peak" ]; then
       peak=$now
       echo "$peak" >"$peak_file"
@@ -76,7 +78,7 @@ trap 'kill "$sampler" 2>/dev/null || true; rm -rf "$work"' EXIT
 start=$(millis)
 grade "$bench/distinct" "$bench/distinct-grades"
 distinct=$(($(millis) - start))
-kill "$sampler"
+kill "$sampler" 2>/dev/null || true
 wait "$sampler" 2>/dev/null || true
 peak=$(cat "$peak_file")
 
