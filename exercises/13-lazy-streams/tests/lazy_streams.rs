@@ -337,7 +337,16 @@ async fn an_error_on_a_later_page_surfaces_only_when_reached() {
         let mut got = Vec::new();
         let err = loop {
             match next_item(&mut users, &got).await {
-                Some(Ok(user)) => got.push(user.id),
+                Some(Ok(user)) if got.len() < before.len() => got.push(user.id),
+                Some(Ok(user)) => panic!(
+                    "in {}, page {failing} fails, so the stream must yield the {} users of the \
+                     pages before it and then the error; after users {got:?} it yielded user {} \
+                     instead (pages requested: {})",
+                    shape.shape(),
+                    before.len(),
+                    user.id,
+                    directory.requests()
+                ),
                 Some(Err(err)) => break err,
                 None => panic!(
                     "in {}, page {failing} fails, but the stream ended after users {got:?} \
