@@ -27,6 +27,9 @@ pub fn write_workspace(repo_root: &Path, root: &Path, members: &[&str]) -> Resul
     let members = members.iter().map(|&m| m.into()).collect();
     workspace.insert("members".into(), toml::Value::Array(members));
     workspace.remove("default-members");
+    // A build started inside the folder by hand leaves a target/ that a glob would take for a
+    // member.
+    workspace.insert("exclude".into(), toml::Value::Array(vec!["target".into()]));
     fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
     write_if_changed(
         &root.join("Cargo.toml"),

@@ -349,6 +349,27 @@ fn copy(from: &Path, to: &Path) {
     }
 }
 
+/// Whether this machine can confine students' code (as `doctor` reports). Where it cannot, tests
+/// of confinement skip, saying so, unless KATA_REQUIRE_CONFINEMENT is set (CI sets it: there they
+/// must run).
+pub fn confinement_available(sandbox: &Sandbox) -> bool {
+    let doctor = sandbox.checker(&["doctor", "--no-build"]);
+    let available = doctor.stdout.lines().any(|l| {
+        l.contains("grading confinement")
+            && l.contains("available:")
+            && !l.contains("not available")
+    });
+    if !available {
+        assert!(
+            std::env::var_os("KATA_REQUIRE_CONFINEMENT").is_none(),
+            "KATA_REQUIRE_CONFINEMENT is set, but this machine cannot confine: {}",
+            doctor.stdout
+        );
+        eprintln!("skipped: this machine cannot confine students' code (see `cargo kata doctor`)");
+    }
+    available
+}
+
 /// The tests named in a `run --json` report with the given status.
 pub fn tests_with_status(report: &serde_json::Value, status: &str) -> Vec<String> {
     let mut names: Vec<String> = report["tests"]
