@@ -92,6 +92,8 @@ pub struct Grounds {
     work: PathBuf,
     /// Removed when grading ends (a temporary folder, not `--work-dir`).
     temporary: bool,
+    /// The names in the repository's `[workspace.dependencies]`.
+    workspace_dependencies: Vec<String>,
 }
 
 /// One student's workspace, laid out.
@@ -120,7 +122,7 @@ impl Grounds {
     pub fn prepare(repo_root: &Path, target: &Path, work_dir: Option<&Path>) -> Result<Grounds> {
         let grading = target.join("grading");
         let (work, temporary) = match work_dir {
-            Some(dir) => (dir.to_path_buf(), false),
+            Some(dir) => (outside_the_checkout(repo_root, dir)?, false),
             None => (unique_temporary_dir()?, true),
         };
         if !temporary {
@@ -139,6 +141,7 @@ impl Grounds {
             grading,
             work,
             temporary,
+            workspace_dependencies: workspace_dependencies(repo_root)?,
         };
         grounds.write_cargo_config(&grounds.work)?;
         Ok(grounds)
@@ -166,6 +169,7 @@ impl Grounds {
             // student's build must never write over a file of it.
             let package = format!("handout-{}", graded.kata.name);
             let mut files = scratch::kata_crate(&graded.kata, &package, &lib)?;
+            self.depend_on_everything(&mut files)?;
             add_hidden_tests(graded, &mut files)?;
             scratch::sync_dir(&dir, &files)?;
             crates.push(Crate {
@@ -212,6 +216,7 @@ impl Grounds {
             };
             let package = package_name(&graded.kata);
             let mut files = scratch::kata_crate(&graded.kata, &package, lib)?;
+            self.depend_on_everything(&mut files)?;
             for (relative, bytes) in &sources {
                 files.insert(Path::new("src").join(relative), bytes.clone());
             }
@@ -243,6 +248,31 @@ impl Grounds {
         for part in ["deps", "build", ".fingerprint"] {
             link_tree(&from.join(part), &to.join(part))?;
         }
+        Ok(())
+    }
+
+    /// Gives a crate every dependency of the workspace. Cargo picks the features of shared
+    /// dependencies (syn, tokio, ...) from the packages a build selects; with every crate
+    /// depending on everything, any selection (a student's few katas, the katas with lints,
+    /// what is left once identical submissions are set aside) compiles the dependencies exactly
+    /// as the handout's build did, and so reuses them instead of compiling them again.
+    fn depend_on_everything(&self, files: &mut BTreeMap<PathBuf, Vec<u8>>) -> Result<()> {
+        let path = PathBuf::from("Cargo.toml");
+        let text = String::from_utf8(files[&path].clone()).context("a manifest is UTF-8")?;
+        let mut manifest: toml::Table = toml::from_str(&text)?;
+        let dependencies = manifest
+            .entry("dependencies")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .context("[dependencies] is a table")?;
+        for name in &self.workspace_dependencies {
+            if !dependencies.contains_key(name) {
+                let mut inherited = toml::Table::new();
+                inherited.insert("workspace".into(), true.into());
+                dependencies.insert(name.clone(), inherited.into());
+            }
+        }
+        files.insert(path, toml::to_string(&manifest)?.into_bytes());
         Ok(())
     }
 
@@ -282,6 +312,19 @@ impl Drop for Grounds {
         }
         let _ = fs::remove_dir_all(self.grading.join("students"));
     }
+}
+
+fn workspace_dependencies(repo_root: &Path) -> Result<Vec<String>> {
+    let path = repo_root.join("Cargo.toml");
+    let manifest: toml::Table = toml::from_str(
+        &fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?,
+    )?;
+    Ok(manifest
+        .get("workspace")
+        .and_then(|w| w.get("dependencies"))
+        .and_then(|d| d.as_table())
+        .map(|d| d.keys().cloned().collect())
+        .unwrap_or_default())
 }
 
 /// Every student crate of a kata has the same package name: each student is a workspace of their
@@ -394,6 +437,32 @@ fn link_tree(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `dir`, made absolute, when it is outside the instructor's checkout. Inside it, a student's
+/// path could reach the solutions, and cargo would read the checkout's own configuration, which
+/// a confined build may not.
+fn outside_the_checkout(repo_root: &Path, dir: &Path) -> Result<PathBuf> {
+    let absolute = std::path::absolute(dir)
+        .with_context(|| format!("cannot make {} absolute", dir.display()))?;
+    // The folder may not exist yet: judge by its nearest existing ancestor.
+    let existing = absolute
+        .ancestors()
+        .find(|a| a.exists())
+        .and_then(|a| a.canonicalize().ok())
+        .unwrap_or_else(|| absolute.clone());
+    let root = repo_root
+        .canonicalize()
+        .unwrap_or_else(|_| repo_root.to_path_buf());
+    if existing.starts_with(&root) {
+        bail!(
+            "--work-dir {} is inside the repository ({}): choose a folder outside it, where no \
+             student's code can reach your solutions",
+            dir.display(),
+            root.display()
+        );
+    }
+    Ok(absolute)
 }
 
 /// A new folder for the students' workspaces, in the system's temporary folder: never inside the
