@@ -39,9 +39,7 @@ pub fn width() -> Option<usize> {
     if !std::io::stdout().is_terminal() {
         return None;
     }
-    let columns = crossterm::terminal::size()
-        .map(|(columns, _)| usize::from(columns))
-        .ok()
+    let columns = crate::terminal::columns()
         .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())?;
     (columns >= 20).then_some(columns)
 }

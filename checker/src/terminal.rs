@@ -1,8 +1,10 @@
-//! Single-key input for `watch`, on every platform: key presses come from crossterm, and the
-//! terminal leaves line mode while watching and is always put back as it was.
+//! Single-key input for `watch`: the terminal leaves line mode while watching and is always put
+//! back as it was. On Unix the terminal is driven through termios, which the checker needs
+//! anyway; on Windows through crossterm, the ecosystem's cross-platform terminal library (on Unix
+//! it would add its own event loop and a second build of shared dependencies to a learner's
+//! first build, for nothing termios does not do).
 
 use anyhow::{bail, Result};
-use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use std::io::IsTerminal;
 use tokio::sync::mpsc;
 
@@ -27,19 +29,7 @@ pub enum Key {
 pub fn keys() -> mpsc::UnboundedReceiver<Key> {
     let (tx, rx) = mpsc::unbounded_channel();
     std::thread::spawn(move || loop {
-        let key = match event::read() {
-            Ok(Event::Key(press)) if press.kind != KeyEventKind::Release => {
-                let control = press.modifiers.contains(KeyModifiers::CONTROL);
-                match press.code {
-                    KeyCode::Char('c' | 'd') if control => Key::Stop,
-                    KeyCode::Char(c) => Key::Char(c.to_ascii_lowercase()),
-                    KeyCode::Esc => Key::Char('q'),
-                    _ => continue,
-                }
-            }
-            Ok(_) => continue,
-            Err(_) => Key::Stop,
-        };
+        let key = platform::next_key();
         if tx.send(key).is_err() || key == Key::Stop {
             break;
         }
@@ -47,15 +37,21 @@ pub fn keys() -> mpsc::UnboundedReceiver<Key> {
     rx
 }
 
-pub use mode::KeyMode;
+/// The terminal's width in columns, if it says.
+pub fn columns() -> Option<usize> {
+    platform::columns()
+}
+
+pub use platform::KeyMode;
 
 /// On Unix the terminal only leaves line mode and stops echoing: output processing and Ctrl-C
-/// stay as they are, so everything printed while watching looks as it does elsewhere (crossterm's
-/// raw mode would turn both off).
+/// stay as they are, so everything printed while watching looks as it does elsewhere.
 #[cfg(unix)]
-mod mode {
+mod platform {
+    use super::Key;
     use anyhow::{Context, Result};
-    use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions, Termios};
+    use rustix::termios::{tcgetattr, tcgetwinsize, tcsetattr, LocalModes, OptionalActions, Termios};
+    use std::io::Read;
 
     /// Keeps the terminal in key-at-a-time mode (no echo) until dropped.
     pub struct KeyMode {
@@ -80,12 +76,32 @@ mod mode {
             let _ = tcsetattr(std::io::stdin(), OptionalActions::Now, &self.saved);
         }
     }
+
+    /// One byte is one key here: letters, and Ctrl-D (EOT) to stop. Ctrl-C stays a signal.
+    pub fn next_key() -> Key {
+        let mut byte = [0u8; 1];
+        match std::io::stdin().read(&mut byte) {
+            Ok(1) if byte[0] == 0x04 => Key::Stop,
+            Ok(1) if byte[0] == 0x1b => Key::Char('q'),
+            Ok(1) => Key::Char(char::from(byte[0]).to_ascii_lowercase()),
+            _ => Key::Stop,
+        }
+    }
+
+    pub fn columns() -> Option<usize> {
+        tcgetwinsize(std::io::stdout())
+            .ok()
+            .map(|size| usize::from(size.ws_col))
+            .filter(|&columns| columns > 0)
+    }
 }
 
 /// On Windows raw mode changes only the console's input; its output is untouched.
 #[cfg(not(unix))]
-mod mode {
+mod platform {
+    use super::Key;
     use anyhow::{Context, Result};
+    use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 
     pub struct KeyMode;
 
@@ -101,5 +117,29 @@ mod mode {
         fn drop(&mut self) {
             let _ = crossterm::terminal::disable_raw_mode();
         }
+    }
+
+    pub fn next_key() -> Key {
+        loop {
+            match event::read() {
+                Ok(Event::Key(press)) if press.kind != KeyEventKind::Release => {
+                    let control = press.modifiers.contains(KeyModifiers::CONTROL);
+                    return match press.code {
+                        KeyCode::Char('c' | 'd') if control => Key::Stop,
+                        KeyCode::Char(c) => Key::Char(c.to_ascii_lowercase()),
+                        KeyCode::Esc => Key::Char('q'),
+                        _ => continue,
+                    };
+                }
+                Ok(_) => continue,
+                Err(_) => return Key::Stop,
+            }
+        }
+    }
+
+    pub fn columns() -> Option<usize> {
+        crossterm::terminal::size()
+            .ok()
+            .map(|(columns, _)| usize::from(columns))
     }
 }
