@@ -171,6 +171,7 @@ pub enum HiddenVisibility {
 
 impl HiddenVisibility {
     /// The value Gradescope's results.json takes.
+    #[cfg(feature = "grading")]
     pub fn gradescope(self) -> &'static str {
         match self {
             HiddenVisibility::Hidden => "hidden",

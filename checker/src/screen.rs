@@ -39,8 +39,8 @@ pub fn width() -> Option<usize> {
     if !std::io::stdout().is_terminal() {
         return None;
     }
-    let columns = crate::terminal::columns()
-        .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())?;
+    let columns =
+        crate::terminal::columns().or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())?;
     (columns >= 20).then_some(columns)
 }
 

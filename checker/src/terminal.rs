@@ -50,7 +50,9 @@ pub use platform::KeyMode;
 mod platform {
     use super::Key;
     use anyhow::{Context, Result};
-    use rustix::termios::{tcgetattr, tcgetwinsize, tcsetattr, LocalModes, OptionalActions, Termios};
+    use rustix::termios::{
+        tcgetattr, tcgetwinsize, tcsetattr, LocalModes, OptionalActions, Termios,
+    };
     use std::io::Read;
 
     /// Keeps the terminal in key-at-a-time mode (no echo) until dropped.

@@ -74,6 +74,16 @@ fn hand_in(class: &Path, student: &str, lib: &str) -> std::path::PathBuf {
 fn fixture_sandbox() -> Sandbox {
     let sandbox = Sandbox::new();
     sandbox.add_fixture_kata(HANDOUT, TESTS, META);
+    // The fixture is a new workspace member: let cargo record it in Cargo.lock now, as an
+    // instructor's repository would have, so that what grading leaves unchanged can be compared.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let locked = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(sandbox.root())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(locked.success());
     sandbox
 }
 
