@@ -5,7 +5,7 @@ mod util;
 
 use serde_json::Value;
 use std::path::Path;
-use util::Sandbox;
+use util::{student, Sandbox};
 
 const LAZY: &str = "01-lazy-futures";
 const QUEUE: &str = "09-bounded-channels";
@@ -31,15 +31,6 @@ fn hand_in(sandbox: &Sandbox, class: &Path, student: &str, kata: &str, lib: &str
 
 fn grades(out: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
-}
-
-fn student<'a>(results: &'a Value, name: &str) -> &'a Value {
-    results["students"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["student"] == name)
-        .unwrap()
 }
 
 fn statuses(results: &Value, name: &str, kata: &str) -> Vec<String> {

@@ -10,7 +10,7 @@ mod util;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use util::Sandbox;
+use util::{student, Sandbox};
 
 const LAZY: &str = "01-lazy-futures";
 const CAPSTONE: &str = "30-capstone-server";
@@ -72,15 +72,6 @@ fn grade(sandbox: &Sandbox, class: &Class, out: &Path, katas: &[&str]) -> (util:
         .map(|text| serde_json::from_str(&text).unwrap())
         .unwrap_or(Value::Null);
     (run, results)
-}
-
-fn student<'a>(results: &'a Value, name: &str) -> &'a Value {
-    results["students"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["student"] == name)
-        .unwrap_or_else(|| panic!("{name} is in the results: {results}"))
 }
 
 fn score(results: &Value, name: &str, kata: &str) -> u64 {

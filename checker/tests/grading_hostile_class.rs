@@ -8,7 +8,7 @@ mod util;
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use util::Sandbox;
+use util::{student, Sandbox};
 
 /// A kata with no dependencies, so the class builds in seconds. `add` is broken; `double` is
 /// right from the start, so `doubles` guards against regressions and earns nothing.
@@ -85,15 +85,6 @@ fn fixture_sandbox() -> Sandbox {
         .unwrap();
     assert!(locked.success());
     sandbox
-}
-
-fn student<'a>(results: &'a Value, name: &str) -> &'a Value {
-    results["students"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["student"] == name)
-        .unwrap_or_else(|| panic!("{name} was not graded"))
 }
 
 fn tests_of<'a>(results: &'a Value, name: &str) -> Vec<&'a Value> {

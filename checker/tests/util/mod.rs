@@ -370,6 +370,16 @@ pub fn confinement_available(sandbox: &Sandbox) -> bool {
     available
 }
 
+/// A student's row in a grading's results.json.
+pub fn student<'a>(results: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    results["students"]
+        .as_array()
+        .expect("a students array")
+        .iter()
+        .find(|s| s["student"] == name)
+        .unwrap_or_else(|| panic!("{name} was not graded: {results}"))
+}
+
 /// The tests named in a `run --json` report with the given status.
 pub fn tests_with_status(report: &serde_json::Value, status: &str) -> Vec<String> {
     let mut names: Vec<String> = report["tests"]
