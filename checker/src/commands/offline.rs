@@ -280,7 +280,7 @@ pub fn megabytes(bytes: u64) -> String {
 mod tests {
     use super::*;
 
-    const ALIAS: &str = "[alias]\nkata = \"run --quiet --package checker --\"\n";
+    const ALIAS: &str = "[alias]\nkata = \"run --quiet --package kata-launcher --\"\n";
 
     #[test]
     fn the_block_is_added_once_and_removed_exactly() {
