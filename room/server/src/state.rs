@@ -787,10 +787,9 @@ impl Room {
                 )));
             }
         }
+        // Always written, even when it equals the saved pacing: an earlier change may still be
+        // on its way to the disk, and the last one asked for must be the one that stays.
         let state = self.state();
-        if state.pacing == pacing {
-            return Ok(Pending::Done(pacing));
-        }
         let room = self.clone();
         let (done, answer) = answer_when_saved(
             move || {
