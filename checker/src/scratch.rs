@@ -4,6 +4,7 @@
 //! They take the repository's workspace manifest (dependency versions, profiles, lints) and its
 //! lock file, and build into a shared target directory, so dependencies compile once for all.
 
+use crate::commands::offline;
 use crate::kata::Kata;
 use crate::snapshots::walk;
 use anyhow::{Context, Result};
@@ -41,6 +42,26 @@ pub fn write_workspace(repo_root: &Path, root: &Path, members: &[&str]) -> Resul
         write_if_changed(&root.join("Cargo.lock"), &bytes)?;
     }
     Ok(())
+}
+
+/// Cargo's configuration for a scratch workspace outside the checkout, which cargo would not
+/// find there: the repository's vendored crates, when it was prepared with `cargo kata offline`.
+pub fn write_cargo_config(repo_root: &Path, root: &Path) -> Result<()> {
+    let path = root.join(".cargo").join("config.toml");
+    if !offline::is_prepared(repo_root) {
+        return match fs::remove_file(&path) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                Err(err).with_context(|| format!("cannot remove {}", path.display()))
+            }
+            _ => Ok(()),
+        };
+    }
+    let vendor = repo_root.join(offline::VENDOR_DIR);
+    let config = format!(
+        "[source.crates-io]\nreplace-with = \"kata-vendored\"\n\n[source.kata-vendored]\ndirectory = {:?}\n",
+        vendor.display().to_string()
+    );
+    write_if_changed(&path, config.as_bytes())
 }
 
 /// The kata's own manifest, with its package renamed: the lib name stays, so the kata's tests

@@ -143,7 +143,7 @@ impl Grounds {
             temporary,
             workspace_dependencies: workspace_dependencies(repo_root)?,
         };
-        grounds.write_cargo_config(&grounds.work)?;
+        scratch::write_cargo_config(repo_root, &grounds.work)?;
         Ok(grounds)
     }
 
@@ -160,6 +160,9 @@ impl Grounds {
     pub fn lay_out_handout(&self, katas: &[GradedKata]) -> Result<StudentTree> {
         let root = self.grading.join("handout");
         scratch::write_workspace(&self.repo_root, &root, &["*"])?;
+        // The build directory may be outside the repository, where cargo would miss its
+        // configuration (the vendored crates of an offline room).
+        scratch::write_cargo_config(&self.repo_root, &root)?;
         let mut crates = Vec::new();
         for (index, graded) in katas.iter().enumerate() {
             let lib = fs::read(graded.kata.exercise_dir.join("src").join("lib.rs"))
@@ -274,20 +277,6 @@ impl Grounds {
         }
         files.insert(path, toml::to_string(&manifest)?.into_bytes());
         Ok(())
-    }
-
-    /// Cargo's configuration for workspaces outside the checkout: the instructor's vendored
-    /// crates, when the repository was prepared with `cargo kata offline`.
-    fn write_cargo_config(&self, root: &Path) -> Result<()> {
-        if !offline::is_prepared(&self.repo_root) {
-            return Ok(());
-        }
-        let vendor = self.repo_root.join(offline::VENDOR_DIR);
-        let config = format!(
-            "[source.crates-io]\nreplace-with = \"kata-vendored\"\n\n[source.kata-vendored]\ndirectory = {:?}\n",
-            vendor.display().to_string()
-        );
-        scratch::write_if_changed(&root.join(".cargo").join("config.toml"), config.as_bytes())
     }
 
     /// The vendored crates, which confined builds must be able to read.

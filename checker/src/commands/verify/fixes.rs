@@ -38,6 +38,8 @@ impl FixWorkspace {
                 .with_context(|| format!("cannot lock {}", lock_path.display()))?;
         }
         scratch::write_workspace(repo_root, &root, &["*/*"])?;
+        // The folder is under the build directory, which may be outside the repository.
+        scratch::write_cargo_config(repo_root, &root)?;
         Ok(FixWorkspace { root, _lock: lock })
     }
 
