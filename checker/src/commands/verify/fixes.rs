@@ -66,13 +66,16 @@ impl FixWorkspace {
     }
 }
 
+/// Removes the folders of `parent` not in `keep`; hidden ones (cargo's `.cargo/`) stay.
 fn remove_dirs_except(parent: &Path, keep: &BTreeSet<&Path>) -> Result<()> {
     let Ok(entries) = fs::read_dir(parent) else {
         return Ok(());
     };
     for entry in entries {
-        let path = entry?.path();
-        if path.is_dir() && !keep.contains(path.as_path()) {
+        let entry = entry?;
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        let path = entry.path();
+        if path.is_dir() && !hidden && !keep.contains(path.as_path()) {
             fs::remove_dir_all(&path)
                 .with_context(|| format!("cannot remove {}", path.display()))?;
         }
