@@ -66,24 +66,20 @@ pub fn gradebook_csv(results: &ClassResults) -> String {
 /// What an instructor should look at for a student: each review finding, and each test whose
 /// transcript was not libtest's own, as `kata: what`.
 pub fn review_notes(results: &ClassResults, student: &str) -> Vec<String> {
-    let Some(grade) = results.students.iter().find(|s| s.student == student) else {
+    let Some(grade) = results.student(student) else {
         return Vec::new();
     };
     let findings = grade
         .review
         .iter()
         .map(|f| format!("{}: {}", f.kata, f.describe()));
-    let suspicious = results
-        .tests
-        .iter()
-        .filter(|t| t.student == student)
-        .filter_map(|t| {
-            let why = t.suspicious.as_ref()?;
-            Some(format!(
-                "{}: {} has a suspicious transcript ({why})",
-                t.kata, t.test
-            ))
-        });
+    let suspicious = results.tests_of(student).filter_map(|t| {
+        let why = t.suspicious.as_ref()?;
+        Some(format!(
+            "{}: {} has a suspicious transcript ({why})",
+            t.kata, t.test
+        ))
+    });
     findings.chain(suspicious).collect()
 }
 
@@ -140,9 +136,8 @@ pub fn junit_xml(results: &ClassResults) -> String {
     for student in &results.students {
         for (kata, _) in &results.katas {
             let tests: Vec<&TestGrade> = results
-                .tests
-                .iter()
-                .filter(|t| t.student == student.student && &t.kata == kata)
+                .tests_of(&student.student)
+                .filter(|t| &t.kata == kata)
                 .collect();
             let seconds: f64 = tests.iter().map(|t| t.duration_ms as f64 / 1000.0).sum();
             let _ = writeln!(
@@ -223,14 +218,10 @@ pub fn gradescope_json(
     hidden: HiddenVisibility,
 ) -> Result<String> {
     let grade = results
-        .students
-        .iter()
-        .find(|s| s.student == student)
+        .student(student)
         .context("the submission was not graded")?;
     let tests: Vec<_> = results
-        .tests
-        .iter()
-        .filter(|t| t.student == student)
+        .tests_of(student)
         .map(|t| {
             let mut test = json!({
                 "name": test_title(t),
@@ -305,14 +296,10 @@ fn submission_output(results: &ClassResults, grade: &StudentGrade) -> String {
 /// subtracts), and the points that can be earned as `max_score`.
 pub fn classroom_json(results: &ClassResults, student: &str) -> Result<String> {
     let grade = results
-        .students
-        .iter()
-        .find(|s| s.student == student)
+        .student(student)
         .context("the submission was not graded")?;
     let tests: Vec<_> = results
-        .tests
-        .iter()
-        .filter(|t| t.student == student)
+        .tests_of(student)
         .map(|t| {
             json!({
                 "name": test_title(t),
@@ -325,9 +312,7 @@ pub fn classroom_json(results: &ClassResults, student: &str) -> Result<String> {
         })
         .collect();
     let all_passed = results
-        .tests
-        .iter()
-        .filter(|t| t.student == student)
+        .tests_of(student)
         .all(|t| t.status == GradeStatus::Passed);
     Ok(serde_json::to_string(&json!({
         "version": 1,

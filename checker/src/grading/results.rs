@@ -312,6 +312,16 @@ impl ClassResults {
         results
     }
 
+    /// One student's grade, by name.
+    pub fn student(&self, name: &str) -> Option<&StudentGrade> {
+        self.students.iter().find(|s| s.student == name)
+    }
+
+    /// One student's test grades, in the results' order.
+    pub fn tests_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a TestGrade> + 'a {
+        self.tests.iter().filter(move |t| t.student == name)
+    }
+
     /// Students by name, tests by student, kata in course order and name: the same class
     /// graded in one run or in shards gives the same results.
     fn sort(&mut self) {
