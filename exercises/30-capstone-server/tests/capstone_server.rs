@@ -96,6 +96,17 @@ enum Heard {
     Nothing,
 }
 
+/// For messages: "it heard ...".
+impl std::fmt::Display for Heard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Heard::Line(line) => write!(f, "the line {line:?}"),
+            Heard::Closed => write!(f, "the connection close"),
+            Heard::Nothing => write!(f, "nothing for {PATIENCE:?}"),
+        }
+    }
+}
+
 struct Client {
     name: &'static str,
     stream: BufReader<TcpStream>,
@@ -355,7 +366,7 @@ async fn a_slot_is_given_back_however_a_connection_ends() {
         Heard::Closed => {}
         heard => panic!(
             "a client that sent nothing more for {PATIENCE:?} should have been disconnected by \
-             the {IDLE_TIMEOUT:?} idle timeout, but it heard {heard:?}"
+             the {IDLE_TIMEOUT:?} idle timeout, but it heard {heard}"
         ),
     }
     drop(next);
@@ -605,7 +616,7 @@ async fn an_idle_client_is_disconnected_but_a_busy_one_is_not() {
     let cut_off = |answered: usize, heard: Heard| -> ! {
         panic!(
             "the busy client, which sent a command every {PAUSE:?}, was cut off after \
-             {answered} answers (it then heard {heard:?}), although it was never silent for \
+             {answered} answers (it then heard {heard}), although it was never silent for \
              anywhere near idle_timeout ({IDLE_TIMEOUT:?}): the timeout should measure how long \
              a client has been silent, not how long it has been connected"
         )
@@ -722,7 +733,7 @@ async fn shutdown_lets_an_answer_in_flight_finish() {
             Heard::Closed => {}
             heard => panic!(
                 "a client that connected after the shutdown signal should be refused, but it \
-                 heard {heard:?}: the server went on accepting connections while shutting down"
+                 heard {heard}: the server went on accepting connections while shutting down"
             ),
         }
     }
