@@ -28,10 +28,13 @@ pub enum Key {
 /// Key presses, read on a thread of their own because reading them blocks.
 pub fn keys() -> mpsc::UnboundedReceiver<Key> {
     let (tx, rx) = mpsc::unbounded_channel();
-    std::thread::spawn(move || loop {
-        let key = platform::next_key();
-        if tx.send(key).is_err() || key == Key::Stop {
-            break;
+    std::thread::spawn(move || {
+        let mut input = platform::Input::default();
+        loop {
+            let key = input.next_key();
+            if tx.send(key).is_err() || key == Key::Stop {
+                break;
+            }
         }
     });
     rx
@@ -53,6 +56,7 @@ mod platform {
     use rustix::termios::{
         tcgetattr, tcgetwinsize, tcsetattr, LocalModes, OptionalActions, Termios,
     };
+    use std::collections::VecDeque;
     use std::io::Read;
 
     /// Keeps the terminal in key-at-a-time mode (no echo) until dropped.
@@ -79,14 +83,57 @@ mod platform {
         }
     }
 
-    /// One byte is one key here: letters, and Ctrl-D (EOT) to stop. Ctrl-C stays a signal.
-    pub fn next_key() -> Key {
-        let mut byte = [0u8; 1];
-        match std::io::stdin().read(&mut byte) {
-            Ok(1) if byte[0] == 0x04 => Key::Stop,
-            Ok(1) if byte[0] == 0x1b => Key::Char('q'),
-            Ok(1) => Key::Char(char::from(byte[0]).to_ascii_lowercase()),
-            _ => Key::Stop,
+    /// What the terminal sent and no key has been made of yet.
+    #[derive(Default)]
+    pub struct Input {
+        pending: VecDeque<u8>,
+    }
+
+    impl Input {
+        pub fn next_key(&mut self) -> Key {
+            loop {
+                if self.pending.is_empty() {
+                    let mut bytes = [0u8; 64];
+                    match std::io::stdin().read(&mut bytes) {
+                        Ok(0) | Err(_) => return Key::Stop,
+                        Ok(read) => self.pending.extend(&bytes[..read]),
+                    }
+                }
+                if let Some(key) = take_key(&mut self.pending) {
+                    return key;
+                }
+            }
+        }
+    }
+
+    /// The next key in what the terminal sent: a letter, Ctrl-D (EOT) to stop, or a lone Esc,
+    /// which quits as on Windows. Ctrl-C stays a signal. An arrow, Home, a function key or an
+    /// Alt+letter arrives as one escape sequence in one read: it is skipped whole, or its
+    /// letters would count as keys (`ESC [ H` is Home, not Esc and `h`).
+    pub(super) fn take_key(bytes: &mut VecDeque<u8>) -> Option<Key> {
+        const ESC: u8 = 0x1b;
+        match bytes.pop_front()? {
+            0x04 => Some(Key::Stop),
+            ESC if bytes.is_empty() => Some(Key::Char('q')),
+            ESC => {
+                match bytes.pop_front() {
+                    // CSI: parameters up to a final byte between `@` and `~`.
+                    Some(b'[') => {
+                        while bytes
+                            .pop_front()
+                            .is_some_and(|b| !(0x40..=0x7e).contains(&b))
+                        {}
+                    }
+                    // SS3 (F1 to F4, arrows in application mode): one more byte.
+                    Some(b'O') => {
+                        bytes.pop_front();
+                    }
+                    // Alt with a key: that key, gone too.
+                    _ => {}
+                }
+                None
+            }
+            byte => Some(Key::Char(char::from(byte).to_ascii_lowercase())),
         }
     }
 
@@ -121,7 +168,17 @@ mod platform {
         }
     }
 
-    pub fn next_key() -> Key {
+    /// Console input comes as key events already; nothing is kept between them.
+    #[derive(Default)]
+    pub struct Input {}
+
+    impl Input {
+        pub fn next_key(&mut self) -> Key {
+            next_key()
+        }
+    }
+
+    fn next_key() -> Key {
         loop {
             match event::read() {
                 Ok(Event::Key(press)) if press.kind != KeyEventKind::Release => {
@@ -143,5 +200,42 @@ mod platform {
         crossterm::terminal::size()
             .ok()
             .map(|(columns, _)| usize::from(columns))
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::platform::take_key;
+    use super::Key;
+    use std::collections::VecDeque;
+
+    fn keys(sent: &[u8]) -> Vec<Key> {
+        let mut bytes: VecDeque<u8> = sent.iter().copied().collect();
+        let mut keys = Vec::new();
+        while !bytes.is_empty() {
+            keys.extend(take_key(&mut bytes));
+        }
+        keys
+    }
+
+    #[test]
+    fn escape_sequences_are_not_keys() {
+        // Up, Home, Delete (`ESC [ 3 ~`), F1 (`ESC O P`), Alt+h, each followed by `n`.
+        for sent in [
+            &b"\x1b[An"[..],
+            b"\x1b[Hn",
+            b"\x1b[3~n",
+            b"\x1bOPn",
+            b"\x1bhn",
+        ] {
+            assert_eq!(keys(sent), [Key::Char('n')], "{sent:?}");
+        }
+    }
+
+    #[test]
+    fn letters_esc_and_ctrl_d() {
+        assert_eq!(keys(b"hR"), [Key::Char('h'), Key::Char('r')]);
+        assert_eq!(keys(b"\x1b"), [Key::Char('q')]);
+        assert_eq!(keys(b"\x04"), [Key::Stop]);
     }
 }

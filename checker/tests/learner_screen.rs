@@ -95,6 +95,20 @@ fn a_kata_skipped_with_n_shows_as_skipped() {
 }
 
 #[test]
+fn arrow_keys_and_home_are_not_commands() {
+    let sandbox = Sandbox::new();
+    let mut session = sandbox.terminal_session(&["watch", LAZY]);
+    session.wait_for("[n] next kata", 1);
+    // Up and Home (`ESC [ H`): read byte by byte, an Esc (quit) and an `h` (hint).
+    session.type_keys("\x1b[A\x1b[H");
+    session.type_keys("n");
+    session.wait_for("[n] next kata", 2);
+    session.type_keys("q");
+    let text = plain(&session.finish().stdout);
+    assert!(!text.contains("Hint 1 of"), "{text}");
+}
+
+#[test]
 fn the_news_that_a_kata_passed_stays_on_the_next_screen() {
     let sandbox = Sandbox::new();
     sandbox.solve(LAZY);
