@@ -24,14 +24,21 @@ pub struct Setup {
     pub policy: Option<Policy>,
 }
 
-/// The command that starts `program` with `setup`: through the launcher where it has work to do,
-/// else directly.
+/// The command that starts `program` with `setup`: through the launcher on Linux, directly
+/// elsewhere.
+///
+/// Only Linux has the means it needs: a test that dies when the checker dies, even by SIGKILL
+/// (which no handler of ours can see), a memory limit on heap only, and confinement. Elsewhere
+/// tests start directly, without a memory limit (grading refuses to run unconfined there unless
+/// asked to).
 pub fn command(program: &Path, setup: &Setup) -> Command {
-    let launcher = std::env::current_exe().ok().filter(|_| needed(setup));
-    let Some(checker) = launcher else {
+    if !cfg!(target_os = "linux") {
         return Command::new(program);
-    };
-    let mut cmd = Command::new(checker);
+    }
+    // The running checker itself, not the file at its path: `watch` runs for hours, and a
+    // rebuild meanwhile replaces that file. Without /proc this fails to start, loudly, rather
+    // than running the code unconfined.
+    let mut cmd = Command::new("/proc/self/exe");
     cmd.arg(LAUNCH);
     if let Some(bytes) = setup.memory_limit {
         cmd.arg("--memory").arg(bytes.to_string());
@@ -41,14 +48,6 @@ pub fn command(program: &Path, setup: &Setup) -> Command {
     }
     cmd.arg("--").arg(program);
     cmd
-}
-
-/// Only Linux has the means it needs: a test that dies when the checker dies, even by SIGKILL
-/// (which no handler of ours can see), a memory limit on heap only, and confinement. Elsewhere
-/// tests start directly, without a memory limit (grading refuses to run unconfined there unless
-/// asked to).
-fn needed(_setup: &Setup) -> bool {
-    cfg!(target_os = "linux")
 }
 
 /// When the arguments ask for a launch, performs it; returns only on failure.
