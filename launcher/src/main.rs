@@ -13,9 +13,7 @@ use std::time::SystemTime;
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let root = repository_root();
-    let checker = target_dir(&root)
-        .join("debug")
-        .join(format!("checker{}", std::env::consts::EXE_SUFFIX));
+    let checker = checker_path(&root);
     if !fresh(&root, &checker) {
         if let Err(code) = build_checker(&root) {
             return code;
@@ -37,11 +35,14 @@ fn repository_root() -> PathBuf {
         .map_or(manifest_dir.clone(), Path::to_path_buf)
 }
 
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
-        Some(dir) if dir.is_absolute() => dir,
-        Some(dir) => std::env::current_dir().map_or(dir.clone(), |cwd| cwd.join(dir)),
-        None => root.join("target"),
+/// Where cargo puts the checker: beside this launcher, which the same cargo, with the same
+/// settings (a target directory from the environment or from any cargo configuration), has just
+/// built. The guess from the repository's own layout is only for a launcher started by hand.
+fn checker_path(root: &Path) -> PathBuf {
+    let name = format!("checker{}", std::env::consts::EXE_SUFFIX);
+    match std::env::current_exe() {
+        Ok(launcher) if launcher.parent().is_some() => launcher.with_file_name(name),
+        _ => root.join("target").join("debug").join(name),
     }
 }
 
@@ -62,12 +63,7 @@ fn fresh(root: &Path, checker: &Path) -> bool {
     let Ok(dep_info) = std::fs::read_to_string(checker.with_extension("d")) else {
         return false;
     };
-    let sources: Vec<PathBuf> = dep_info
-        .split_once(": ")
-        .map_or("", |(_, sources)| sources)
-        .split_whitespace()
-        .map(PathBuf::from)
-        .collect();
+    let sources = dep_info_sources(&dep_info);
     // Built somewhere else (the repository was moved or copied): let cargo see to it.
     if sources.is_empty() || sources.iter().any(|source| !source.starts_with(root)) {
         return false;
@@ -87,6 +83,40 @@ fn fresh(root: &Path, checker: &Path) -> bool {
         && package_manifests.collect::<Vec<_>>().iter().all(unchanged)
         && workspace.iter().all(unchanged)
         && (!config.exists() || unchanged(&config))
+}
+
+/// The files a dep-info file (`target: source source ...`) lists for its first target. Make's
+/// syntax: a space inside a path is escaped (`\ `), so a checkout under `/home/Jane Doe` works.
+fn dep_info_sources(dep_info: &str) -> Vec<PathBuf> {
+    let first_rule = dep_info.lines().next().unwrap_or("");
+    let Some((_, list)) = first_rule.split_once(": ") else {
+        return Vec::new();
+    };
+    let mut sources = Vec::new();
+    let mut path = String::new();
+    let mut chars = list.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(' ') => path.push(' '),
+                Some(other) => {
+                    path.push('\\');
+                    path.push(other);
+                }
+                None => path.push('\\'),
+            },
+            c if c.is_whitespace() => {
+                if !path.is_empty() {
+                    sources.push(PathBuf::from(std::mem::take(&mut path)));
+                }
+            }
+            c => path.push(c),
+        }
+    }
+    if !path.is_empty() {
+        sources.push(PathBuf::from(path));
+    }
+    sources
 }
 
 /// The launcher's note, beside the binary, of which repository it last built the checker for and
@@ -155,4 +185,22 @@ fn hand_over(checker: &Path, args: &[OsString]) -> ExitCode {
 
 fn exit_code(code: Option<i32>) -> ExitCode {
     ExitCode::from(code.and_then(|c| u8::try_from(c).ok()).unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dep_info_sources;
+    use std::path::PathBuf;
+
+    #[test]
+    fn dep_info_paths_may_hold_spaces() {
+        let dep_info = "/home/Jane\\ Doe/kata/target/debug/checker: /home/Jane\\ Doe/kata/checker/src/main.rs /home/Jane\\ Doe/kata/checker/src/lib.rs\n\n/home/Jane\\ Doe/kata/checker/src/main.rs:\n";
+        assert_eq!(
+            dep_info_sources(dep_info),
+            [
+                PathBuf::from("/home/Jane Doe/kata/checker/src/main.rs"),
+                PathBuf::from("/home/Jane Doe/kata/checker/src/lib.rs"),
+            ]
+        );
+    }
 }
