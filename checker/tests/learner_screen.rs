@@ -186,6 +186,29 @@ fn the_test() {
 }
 
 #[test]
+fn a_file_the_code_writes_in_its_folder_does_not_start_another_run() {
+    let sandbox = Sandbox::new();
+    // Tests run in the kata's folder: a relative path lands there.
+    let tests = r#"
+#[test]
+fn the_test() {
+    std::fs::write("out.log", "a line of the code's own log").unwrap();
+    assert_eq!(fixture::value(), 2, "still the old value");
+}
+"#;
+    let meta = "[tests]\nthe_test = 1\n[untouched]\ncompiles = true\nfailing = [\"the_test\"]\n";
+    let kata = sandbox.add_fixture_kata("pub fn value() -> u32 { 1 }\n", tests, meta);
+    let mut session = sandbox.terminal_session(&["watch", kata]);
+    session.wait_for(" tests passed · ", 1);
+    assert!(sandbox.path(&format!("exercises/{kata}/out.log")).exists());
+    // Well past the watcher's settling time: a run it started would have begun by now.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(runs(&session), 1, "{}", plain(&session.output()));
+    session.type_keys("q");
+    session.finish();
+}
+
+#[test]
 fn resets_from_another_shell_each_run_the_tests_again() {
     let sandbox = Sandbox::new();
     sandbox.checker(&["list"]);

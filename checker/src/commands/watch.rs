@@ -275,13 +275,23 @@ async fn wait_for_input(
     }
 }
 
-/// A change to the kata's sources: a file or a whole folder (a `reset` swaps `src/` in one
-/// rename), but not build output or an editor's swap and backup files.
+/// A change to what the kata is built from: its manifest, or a file or a whole folder under
+/// `src/` or `tests/` (a `reset` swaps `src/` in one rename), but not an editor's swap and backup
+/// files. Anything else in the kata's folder (build output, a file the code under test wrote
+/// there, since tests run in that folder) would start a run that starts the next.
 fn is_kata_change(kata: &Kata, path: &Path) -> bool {
     let Ok(inside) = path.strip_prefix(&kata.exercise_dir) else {
         return false;
     };
-    if inside.components().any(|c| c.as_os_str() == "target") {
+    let source = match inside.components().next() {
+        Some(first) => {
+            first.as_os_str() == "src"
+                || first.as_os_str() == "tests"
+                || inside == Path::new("Cargo.toml")
+        }
+        None => false,
+    };
+    if !source {
         return false;
     }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
