@@ -51,52 +51,12 @@ pub fn run() -> ExitCode {
     }
     let args = <cli::Cli as clap::Parser>::parse();
     style::configure();
-    closed_stdout::end_quietly(|| match commands::dispatch(args) {
+    // Output goes through `screen`, which a closed stdout (`| head`) cannot make panic.
+    match commands::dispatch(args) {
         Ok(code) => code,
         Err(err) => {
             style::print_error(&err);
             exit::ERROR.into()
         }
-    })
-}
-
-mod closed_stdout {
-    //! `cargo kata list | head` closes stdout before the checker is done, and `println!` then
-    //! panics. Nothing is wrong: end quietly, as Unix tools do when their reader goes away.
-
-    use std::any::Any;
-    use std::panic::{self, AssertUnwindSafe};
-    use std::process::ExitCode;
-
-    pub fn end_quietly(command: impl FnOnce() -> ExitCode) -> ExitCode {
-        let report_panic = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            // The hook sees the message only through Display (`panicked at ...:\nmessage`).
-            let shown = info.to_string();
-            let message = shown.split_once('\n').map_or(shown.as_str(), |(_, m)| m);
-            if !is_closed_stdout(message) {
-                report_panic(info);
-            }
-        }));
-        match panic::catch_unwind(AssertUnwindSafe(command)) {
-            Ok(code) => code,
-            Err(payload) if message(payload.as_ref()).is_some_and(is_closed_stdout) => {
-                crate::exit::SUCCESS.into()
-            }
-            Err(payload) => panic::resume_unwind(payload),
-        }
-    }
-
-    fn message(payload: &(dyn Any + Send)) -> Option<&str> {
-        payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-    }
-
-    /// std's own words when `print!` meets a closed pipe (EPIPE).
-    fn is_closed_stdout(message: &str) -> bool {
-        message.starts_with("failed printing to stdout")
-            && message.to_lowercase().contains("broken pipe")
     }
 }
