@@ -68,6 +68,9 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         &workspace.repo.target_dir(),
         args.work_dir.as_deref(),
     )?;
+    // Taking the katas' snapshots runs git beside the command: it must be done before any child
+    // we did not register counts as an orphan to kill.
+    workspace.snapshots()?;
     process::reaper::become_subreaper()?;
     let limits = session::Limits {
         memory_limit: args.memory_limit * 1024 * 1024,
