@@ -58,6 +58,15 @@ mod unix {
             self.signal(Signal::KILL);
         }
 
+        /// Stops the whole group for good, once its leader has been waited for: the id is then
+        /// forgotten, since once the group is empty the system may give it to a new process.
+        pub fn end(&mut self) {
+            self.kill();
+            if let Some(id) = self.id.take() {
+                super::super::reaper::ended(id.as_raw_nonzero().get());
+            }
+        }
+
         fn signal(&self, signal: Signal) {
             if let Some(id) = self.id {
                 // The group may be gone already; that is the outcome we want.
@@ -68,10 +77,7 @@ mod unix {
 
     impl Drop for Group {
         fn drop(&mut self) {
-            self.kill();
-            if let Some(id) = self.id {
-                super::super::reaper::ended(id.as_raw_nonzero().get());
-            }
+            self.end();
         }
     }
 }
@@ -115,6 +121,11 @@ mod windows {
 
         pub fn kill(&mut self) {
             let _ = self.child.start_kill();
+        }
+
+        /// The job object ends the processes; nothing to forget here.
+        pub fn end(&mut self) {
+            self.kill();
         }
     }
 }

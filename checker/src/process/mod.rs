@@ -54,7 +54,7 @@ pub async fn run(mut cmd: Command, timeout: Duration, cap: usize) -> std::io::Re
     };
     let duration = started.elapsed();
     // Whatever the test left running in its group goes with it.
-    group.kill();
+    group.end();
 
     Ok(Finished {
         status,
