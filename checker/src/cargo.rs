@@ -93,6 +93,9 @@ fn message_format(color: bool) -> &'static str {
     }
 }
 
+/// How the message of a build stopped at its time limit begins.
+pub const BUILD_STOPPED: &str = "the build took longer than";
+
 /// Builds the test binaries of `packages` in one cargo invocation, without running them.
 ///
 /// With `lint`, clippy's driver compiles the workspace crates in place of rustc: it produces the
@@ -117,14 +120,21 @@ pub async fn build_tests(
     let build = run_cargo(cmd, root, progress);
     match settings.timeout {
         None => build.await,
-        // Dropping the build kills cargo and everything under it.
+        // Dropping the build kills cargo and everything under it. What was being built did not
+        // compile, like any build that fails: the run goes on to its other work.
         Some(limit) => tokio::time::timeout(limit, build)
             .await
             .unwrap_or_else(|_| {
-                Err(anyhow!(
-                    "the build took longer than {}s and was stopped",
-                    limit.as_secs()
-                ))
+                Ok(Build {
+                    packages: HashMap::new(),
+                    success: false,
+                    cargo_errors: format!(
+                        "{BUILD_STOPPED} {}s and was stopped: something keeps the \
+                         compiler busy (a constant evaluated in an endless loop, a macro that \
+                         expands for ever)",
+                        limit.as_secs()
+                    ),
+                })
             }),
     }
 }

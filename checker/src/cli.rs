@@ -146,6 +146,9 @@ pub struct GradeArgs {
     /// Megabytes of memory one test process may use
     #[arg(long, default_value_t = 1024)]
     pub memory_limit: u64,
+    /// Seconds one submission's build may take; past it, its katas count as not compiling
+    #[arg(long, default_value_t = 300)]
+    pub build_time_limit: u64,
     /// Kilobytes of output kept per test and stream
     #[arg(long, default_value_t = 64)]
     pub output_cap: usize,

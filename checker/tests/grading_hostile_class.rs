@@ -374,6 +374,40 @@ fn breaking_a_test_that_passed_on_the_handout_costs_its_points() {
     assert!(gradebook.contains("\nregressed,2,3,2,,\n"), "{gradebook}");
 }
 
+#[test]
+fn a_build_that_never_ends_costs_only_its_student() {
+    let sandbox = fixture_sandbox();
+    let class = tempfile::tempdir().unwrap();
+    // A constant the compiler evaluates for ever, with the lint that would stop it turned off.
+    let spinner = format!(
+        "#![allow(long_running_const_eval)]\n{SOLVED}\n\
+         pub const SPIN: u64 = {{ let mut i = 1u64; while i != 0 {{ i = i.wrapping_add(1); }} i }};\n"
+    );
+    hand_in(class.path(), "spinner", &spinner);
+    hand_in(class.path(), "zoe", SOLVED);
+    let out = sandbox.path("grades");
+    let run = sandbox.checker(&[
+        "grade",
+        class.path().to_str().unwrap(),
+        "--kata",
+        "99",
+        "--build-time-limit",
+        "10",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(student(&results, "zoe")["score"], 3);
+    assert_eq!(student(&results, "spinner")["score"], 0);
+    for test in tests_of(&results, "spinner") {
+        assert_eq!(test["status"], "did-not-compile", "{test}");
+        let message = test["message"].as_str().unwrap_or_default();
+        assert!(message.contains("took longer than 10s"), "{test}");
+    }
+}
+
 /// Every file under the instructor's repository (build output and grades aside), with a
 /// digest of its contents.
 fn tree_digest(root: &Path) -> Vec<(String, u64)> {

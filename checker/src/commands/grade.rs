@@ -19,9 +19,6 @@ use std::time::Duration;
 
 /// Pairs of submissions at least this alike are listed in similarity.csv.
 const SIMILARITY_THRESHOLD: f64 = 0.8;
-/// The longest one student's build may take: past it, a submission that makes the compiler
-/// work for ever is stopped.
-const BUILD_TIMEOUT_SECS: u64 = 300;
 
 pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
     if (args.gradescope.is_some() || args.classroom.is_some()) && !args.single {
@@ -76,7 +73,7 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         memory_limit: args.memory_limit * 1024 * 1024,
         output_cap: args.output_cap * 1024,
         time_limit: Duration::from_secs(args.time_limit),
-        build_timeout: Duration::from_secs(BUILD_TIMEOUT_SECS),
+        build_timeout: Duration::from_secs(args.build_time_limit),
         confined,
     };
     eprintln!(

@@ -8,7 +8,7 @@ use super::tree::{GradedKata, Grounds, StudentTree};
 use crate::cargo::{self, BuildSettings};
 use crate::commands::until_interrupted;
 use crate::confine::Policy;
-use crate::events::{CrateReport, Reporter};
+use crate::events::{CrateReport, Outcome, Reporter};
 use crate::process::reaper;
 use crate::runner::{self, Check, Confinement, Options};
 use anyhow::{Context, Result};
@@ -81,7 +81,21 @@ pub fn grade_student(
     let reused = known.reuse(&mut tree);
     let result = reused.and_then(|reused| {
         let mut reports = build_and_test(grounds, &tree, katas, limits, reporter)?;
-        known.remember(&reports);
+        // A build stopped at its time limit stopped every kata of the student, whatever each
+        // one's sources: no classmate with the same sources of one of them inherits that.
+        let stopped = |report: &CrateReport| {
+            report.outcome == Outcome::DidNotCompile
+                && report
+                    .diagnostics
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with(cargo::BUILD_STOPPED))
+        };
+        let own: Vec<_> = reports
+            .iter()
+            .filter(|(_, r)| !stopped(r))
+            .cloned()
+            .collect();
+        known.remember(&own);
         reports.extend(reused);
         reports.sort_by_key(|(kata, _)| *kata);
         Ok(reports)
