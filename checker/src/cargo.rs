@@ -157,7 +157,11 @@ fn confined(cmd: &std::process::Command, policy: &Policy) -> Command {
         policy: Some(policy.clone()),
     };
     let mut confined = launch::command(Path::new(cmd.get_program()), &setup);
-    confined.arg("--offline").args(cmd.get_args());
+    confined
+        .arg("--offline")
+        .args(cmd.get_args())
+        .env_clear()
+        .envs(launch::essential_env());
     for (key, value) in cmd.get_envs() {
         match value {
             Some(value) => confined.env(key, value),

@@ -50,6 +50,27 @@ pub fn command(program: &Path, setup: &Setup) -> Command {
     cmd
 }
 
+/// What a confined process keeps of the checker's environment: where programs are, the
+/// language, and which toolchain. The rest of an instructor's environment (tokens, an SSH agent,
+/// a desktop bus, CI secrets) stays out of students' reach; callers add what the process needs.
+pub fn essential_env() -> Vec<(OsString, OsString)> {
+    const KEPT: [&str; 10] = [
+        "PATH",
+        "LANG",
+        "LC_ALL",
+        "LC_CTYPE",
+        "LD_LIBRARY_PATH",
+        "CARGO",
+        "CARGO_HOME",
+        "RUSTC",
+        "RUSTUP_HOME",
+        "RUSTUP_TOOLCHAIN",
+    ];
+    KEPT.iter()
+        .filter_map(|name| Some((OsString::from(name), std::env::var_os(name)?)))
+        .collect()
+}
+
 /// When the arguments ask for a launch, performs it; returns only on failure.
 pub fn exec_if_asked() -> Option<anyhow::Error> {
     let mut args = std::env::args_os().skip(1);

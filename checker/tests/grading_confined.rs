@@ -15,6 +15,8 @@ use util::{student, Sandbox};
 const LAZY: &str = "01-lazy-futures";
 const CAPSTONE: &str = "30-capstone-server";
 const SIGN_UP: &str = "pub async fn sign_up(&self, email: &str) -> UserId {";
+/// A secret in the grader's environment, as a CI token would be.
+const SECRET: &str = "grader-token-5f3a9c";
 
 /// A class folder where each student hands in only `exercises/<kata>/src/` files.
 struct Class {
@@ -164,6 +166,20 @@ fn a_hostile_class_steals_nothing_breaks_nothing_and_leaves_nothing_running() {
          if let Ok(text) = std::fs::read_to_string(path) { panic!(\"read {path}: {text}\"); } } }",
     );
     class.hand_in("reads-files", LAZY, &read_attack);
+    // Reading the grader's environment (a token, say), at test time and at build time.
+    std::env::set_var("KATA_GRADER_SECRET", SECRET);
+    let env_attack = solution_with(
+        &sandbox,
+        "if let Ok(secret) = std::env::var(\"KATA_GRADER_SECRET\") { panic!(\"ran with {secret}\"); }",
+        "",
+    );
+    class.hand_in("reads-env", LAZY, &env_attack);
+    let build_env_attack = solution_with(
+        &sandbox,
+        "if let Some(secret) = option_env!(\"KATA_GRADER_SECRET\") { panic!(\"built with {secret}\"); }",
+        "",
+    );
+    class.hand_in("builds-with-env", LAZY, &build_env_attack);
     // Sabotage: overwrite every test binary and build file it can find, plant a test in the
     // instructor's repository, and reach a server on the grader's own loopback.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -248,6 +264,17 @@ fn a_hostile_class_steals_nothing_breaks_nothing_and_leaves_nothing_running() {
         score(&results, "reads-files", LAZY),
         full(LAZY),
         "the grader's files could not be read (a read that worked panics with what it read)"
+    );
+    for reader in ["reads-env", "builds-with-env"] {
+        assert_eq!(
+            score(&results, reader, LAZY),
+            full(LAZY),
+            "{reader} did not see the grader's environment (seeing it panics): {results}"
+        );
+    }
+    assert!(
+        !everything.contains(SECRET),
+        "no secret reached the results"
     );
     assert_eq!(
         score(&results, "saboteur", LAZY),

@@ -100,6 +100,14 @@ impl Options {
         }
     }
 
+    /// A confined test starts from a clean environment: nothing of the grader's but the
+    /// essentials (see `launch::essential_env`); the caller adds what the test needs.
+    fn clean_env(&self, cmd: &mut tokio::process::Command) {
+        if self.confinement.is_some() {
+            cmd.env_clear().envs(launch::essential_env());
+        }
+    }
+
     pub fn new(color: bool) -> Options {
         Options {
             color,
@@ -287,6 +295,7 @@ async fn list_tests(
     options: &Options,
 ) -> Result<(Vec<String>, usize), Unlisted> {
     let mut cmd = launch::command(binary, &options.setup(check, binary));
+    options.clean_env(&mut cmd);
     cmd.args(["--list", "--format", "terse"])
         .current_dir(&check.dir)
         .env("CARGO_MANIFEST_DIR", &check.dir)
@@ -421,6 +430,7 @@ fn out_of_budget(check: &Check<'_>, job: &Job, budget: Duration) -> TestResult {
 async fn run_one(check: &Check<'_>, job: &Job, options: &Options) -> TestResult {
     let kata = check.kata;
     let mut cmd = launch::command(&job.binary, &options.setup(check, &job.binary));
+    options.clean_env(&mut cmd);
     // Two threads, though only one test runs: libtest then prints the test's result line only
     // after it ended, whole, so the code's own writes to stdout cannot split it (see verdict).
     cmd.args(["--exact", &job.name, "--test-threads=2", "--color", "never"])
