@@ -166,6 +166,21 @@ fn a_hostile_class_steals_nothing_breaks_nothing_and_leaves_nothing_running() {
          if let Ok(text) = std::fs::read_to_string(path) { panic!(\"read {path}: {text}\"); } } }",
     );
     class.hand_in("reads-files", LAZY, &read_attack);
+    // Connecting to a Unix socket of the grader's (a desktop bus or the Docker daemon would run
+    // commands outside the sandbox for it).
+    let sockets = tempfile::tempdir().unwrap();
+    let socket_path = sockets.path().join("grader.sock");
+    let grader_socket = std::os::unix::net::UnixListener::bind(&socket_path).unwrap();
+    grader_socket.set_nonblocking(true).unwrap();
+    let socket_attack = solution_with(
+        &sandbox,
+        &format!(
+            "if std::os::unix::net::UnixStream::connect({:?}).is_ok() {{ panic!(\"reached the grader's socket\"); }}",
+            socket_path.display().to_string()
+        ),
+        "",
+    );
+    class.hand_in("connects-to-a-socket", LAZY, &socket_attack);
     // Reading the grader's environment (a token, say), at test time and at build time.
     std::env::set_var("KATA_GRADER_SECRET", SECRET);
     let env_attack = solution_with(
@@ -264,6 +279,15 @@ fn a_hostile_class_steals_nothing_breaks_nothing_and_leaves_nothing_running() {
         score(&results, "reads-files", LAZY),
         full(LAZY),
         "the grader's files could not be read (a read that worked panics with what it read)"
+    );
+    assert_eq!(
+        score(&results, "connects-to-a-socket", LAZY),
+        full(LAZY),
+        "the grader's Unix socket was out of reach (reaching it panics): {results}"
+    );
+    assert!(
+        grader_socket.accept().is_err(),
+        "no connection reached the grader's Unix socket"
     );
     for reader in ["reads-env", "builds-with-env"] {
         assert_eq!(

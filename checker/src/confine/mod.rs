@@ -5,12 +5,16 @@
 //! program, which keeps it, as do its children. Files are confined with Landlock, the kernel's
 //! unprivileged sandbox, which also keeps a confined process from signalling processes outside
 //! its sandbox. The network is a new network namespace inside a new user namespace, which needs
-//! no privileges either. Neither can be undone from inside.
+//! no privileges either; in it, the process also gets a view of the file tree with only the
+//! system and its policy's paths in it (see view.rs), so no Unix socket elsewhere is in reach.
+//! None of it can be undone from inside.
 
 #[cfg(target_os = "linux")]
 mod filesystem;
 #[cfg(target_os = "linux")]
 mod network;
+#[cfg(target_os = "linux")]
+mod view;
 
 use anyhow::{bail, Context, Result};
 use std::ffi::OsString;
@@ -114,6 +118,8 @@ impl Policy {
 pub fn apply(policy: &Policy) -> Result<()> {
     if policy.own_network {
         network::enter_own().context("cannot give the process a network of its own")?;
+        // The network's user namespace also lets the process have a view of its own.
+        view::narrow(policy).context("cannot hide what the process must not reach")?;
     }
     filesystem::restrict(policy).context("cannot confine the process's files")
 }
