@@ -10,6 +10,7 @@ use crate::confine::{self, Policy};
 use anyhow::{bail, Context, Result};
 use std::ffi::OsString;
 use std::path::Path;
+use std::process::ExitCode;
 use tokio::process::Command;
 
 /// The hidden first argument that selects this mode.
@@ -71,19 +72,24 @@ pub fn essential_env() -> Vec<(OsString, OsString)> {
         .collect()
 }
 
-/// When the arguments ask for a launch, performs it; returns only on failure.
-pub fn exec_if_asked() -> Option<anyhow::Error> {
+/// When the arguments ask for a launch, performs it. It returns only on failure, or when the
+/// program ran as a child (the first process of a PID namespace), with how that ended.
+pub fn exec_if_asked() -> Option<Result<ExitCode>> {
     let mut args = std::env::args_os().skip(1);
     if args.next()? != LAUNCH {
         return None;
     }
-    Some(launch(args.collect()).unwrap_err())
+    Some(launch(args.collect()))
 }
 
-fn launch(args: Vec<OsString>) -> Result<std::convert::Infallible> {
+/// Marks the second launcher of a confined program: the first process of its PID namespace.
+const FIRST_PROCESS: &str = "--first-process";
+
+fn launch(args: Vec<OsString>) -> Result<ExitCode> {
     let usage = || format!("usage: {LAUNCH} [--memory BYTES] [POLICY] -- PROGRAM [ARGS...]");
     let mut memory_limit = None;
     let mut policy = Policy::default();
+    let mut first_process = false;
     let mut args = args.into_iter();
     loop {
         let arg = args.next().with_context(usage)?;
@@ -91,6 +97,8 @@ fn launch(args: Vec<OsString>) -> Result<std::convert::Infallible> {
         if flag == "--memory" {
             let bytes = args.next().and_then(|b| b.to_str()?.parse().ok());
             memory_limit = Some(bytes.with_context(usage)?);
+        } else if flag == FIRST_PROCESS {
+            first_process = true;
         } else if flag == "--" {
             break;
         } else if !policy.take_arg(&flag, || args.next())? {
@@ -100,13 +108,90 @@ fn launch(args: Vec<OsString>) -> Result<std::convert::Infallible> {
     let program = args.next().with_context(usage)?;
     let rest: Vec<OsString> = args.collect();
     die_with_parent()?;
+    if first_process {
+        confine::restrict_files(&policy)?;
+        // The first process of a PID namespace ignores every signal it has no handler for, even
+        // one it sends itself (`abort`): the program runs as its child, where signals work as
+        // anywhere, and this process stays a small init that waits for it.
+        let status = std::process::Command::new(&program)
+            .args(&rest)
+            .status()
+            .with_context(|| format!("cannot run {}", program.to_string_lossy()))?;
+        return Ok(end_as(status, Codes::AsTheyAre));
+    }
     if let Some(bytes) = memory_limit {
         limit_data(bytes)?;
     }
-    if !policy.is_empty() {
-        confine::apply(&policy)?;
+    if policy.is_empty() {
+        return Err(exec(&program, &rest));
     }
-    Err(exec(&program, &rest))
+    if !policy.own_network {
+        confine::restrict_files(&policy)?;
+        return Err(exec(&program, &rest));
+    }
+    confine::enter_namespaces(&policy)?;
+    run_first_process(&policy, &program, &rest)
+}
+
+/// Runs the program as the first process of the new PID namespace, through a second launcher
+/// that confines its files and becomes it, and ends as it ended. When the first process of a PID
+/// namespace ends, the kernel kills every other process in it, so nothing the code started
+/// outlives it; and from inside, no process outside can even be named, let alone signalled.
+fn run_first_process(policy: &Policy, program: &OsString, args: &[OsString]) -> Result<ExitCode> {
+    let status = std::process::Command::new("/proc/self/exe")
+        .arg(LAUNCH)
+        .arg(FIRST_PROCESS)
+        .args(policy.to_args())
+        .arg("--")
+        .arg(program)
+        .args(args)
+        .status()
+        .context("cannot start the confined program")?;
+    Ok(end_as(status, Codes::AboveOneTwentyEightAreSignals))
+}
+
+/// What a child's exit code says.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Codes {
+    AsTheyAre,
+    /// The child was a namespace's first process, which cannot end by a signal itself: it
+    /// passes on its own child's signal N as the shell does, as exit code 128 + N.
+    AboveOneTwentyEightAreSignals,
+}
+
+/// How this process ends when its child ended as `status` says: by the same signal (the
+/// checker reads a crash from it), or with the same exit code. A signal this process cannot
+/// end by (the first process of a PID namespace, or one Rust's runtime ignores) becomes exit
+/// code 128 + N.
+#[cfg(unix)]
+fn end_as(status: std::process::ExitStatus, codes: Codes) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt;
+    let signal = match (status.signal(), status.code()) {
+        (Some(signal), _) => Some(signal),
+        (None, Some(code)) if codes == Codes::AboveOneTwentyEightAreSignals && code > 128 => {
+            Some(code - 128)
+        }
+        _ => None,
+    };
+    if let Some(named) = signal.and_then(rustix::process::Signal::from_named_raw) {
+        // A fresh launcher has the default handlers: this ends the process, unless ignored.
+        let _ = rustix::process::kill_process(rustix::process::getpid(), named);
+    }
+    let code = match signal {
+        Some(signal) => 128 + signal,
+        None => status.code().unwrap_or(1),
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX))
+}
+
+#[cfg(not(unix))]
+fn end_as(status: std::process::ExitStatus, _codes: Codes) -> ExitCode {
+    ExitCode::from(
+        status
+            .code()
+            .and_then(|c| u8::try_from(c).ok())
+            .unwrap_or(1),
+    )
 }
 
 /// The kernel kills this process (and so the test it becomes) when the checker's thread that

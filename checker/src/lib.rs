@@ -33,9 +33,13 @@ use std::process::ExitCode;
 
 /// The whole program: the binaries' `main` calls this.
 pub fn run() -> ExitCode {
-    if let Some(err) = launch::exec_if_asked() {
-        style::print_error(&err);
-        return exit::ERROR.into();
+    match launch::exec_if_asked() {
+        None => {}
+        Some(Ok(code)) => return code,
+        Some(Err(err)) => {
+            style::print_error(&err);
+            return exit::ERROR.into();
+        }
     }
     if std::env::args_os()
         .nth(1)

@@ -181,6 +181,16 @@ fn a_hostile_class_steals_nothing_breaks_nothing_and_leaves_nothing_running() {
         "",
     );
     class.hand_in("connects-to-a-socket", LAZY, &socket_attack);
+    // Signalling the grader (signal 0 only asks whether it could: a real attack would kill it).
+    let signal_attack = solution_with(
+        &sandbox,
+        &format!(
+            "if std::process::Command::new(\"kill\").args([\"-0\", \"{}\"]).status().is_ok_and(|s| s.success()) {{ panic!(\"could signal the grader\"); }}",
+            std::process::id()
+        ),
+        "",
+    );
+    class.hand_in("signals-the-grader", LAZY, &signal_attack);
     // Reading the grader's environment (a token, say), at test time and at build time.
     std::env::set_var("KATA_GRADER_SECRET", SECRET);
     let env_attack = solution_with(
@@ -288,6 +298,11 @@ fn a_hostile_class_steals_nothing_breaks_nothing_and_leaves_nothing_running() {
     assert!(
         grader_socket.accept().is_err(),
         "no connection reached the grader's Unix socket"
+    );
+    assert_eq!(
+        score(&results, "signals-the-grader", LAZY),
+        full(LAZY),
+        "the grader could not be signalled (a signal that could be sent panics): {results}"
     );
     for reader in ["reads-env", "builds-with-env"] {
         assert_eq!(

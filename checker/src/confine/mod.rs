@@ -113,20 +113,38 @@ impl Policy {
     }
 }
 
-/// Applies `policy` to this process, for good. Call it single-threaded, before `exec`.
+/// The namespaces `policy` asks for, for this process and its children: a user namespace with a
+/// network and a view of the file tree of its own, and a PID namespace whose first process is
+/// this process's next child. Call it single-threaded.
 #[cfg(target_os = "linux")]
-pub fn apply(policy: &Policy) -> Result<()> {
-    if policy.own_network {
-        network::enter_own().context("cannot give the process a network of its own")?;
-        // The network's user namespace also lets the process have a view of its own.
-        view::narrow(policy).context("cannot hide what the process must not reach")?;
+pub fn enter_namespaces(policy: &Policy) -> Result<()> {
+    if !policy.own_network {
+        return Ok(());
     }
+    network::enter_own().context("cannot give the process a network of its own")?;
+    // The network's user namespace also lets the process have a view and processes of its own.
+    view::narrow(policy).context("cannot hide what the process must not reach")?;
+    // Safe for this flag: the deprecation is about CLONE_FILES (see network.rs).
+    #[allow(deprecated)]
+    rustix::thread::unshare(rustix::thread::UnshareFlags::NEWPID)
+        .context("PID namespaces are not available")?;
+    Ok(())
+}
+
+/// Confines this process's files to `policy`, for good. Call it single-threaded, before `exec`.
+#[cfg(target_os = "linux")]
+pub fn restrict_files(policy: &Policy) -> Result<()> {
     filesystem::restrict(policy).context("cannot confine the process's files")
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn apply(_policy: &Policy) -> Result<()> {
-    bail!("confinement needs Linux (Landlock and network namespaces)")
+pub fn enter_namespaces(_policy: &Policy) -> Result<()> {
+    bail!("confinement needs Linux (Landlock and namespaces)")
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn restrict_files(_policy: &Policy) -> Result<()> {
+    bail!("confinement needs Linux (Landlock and namespaces)")
 }
 
 /// Whether this machine can confine: asked of a fresh launcher, which tries a policy on itself.
