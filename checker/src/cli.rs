@@ -64,7 +64,7 @@ pub enum Command {
         repeat: u32,
     },
     /// For instructors: grade a folder of student submissions
-    Grade(GradeArgs),
+    Grade(Box<GradeArgs>),
     /// For instructors: merge the results of graded shards into one gradebook
     MergeGrades {
         /// The --out folders of the shards
