@@ -1,7 +1,8 @@
 //! A class built to cheat, graded through the real binary: forged libtest transcripts,
 //! duplicate test names, the untouched handout, a formula for a name, characters XML cannot
-//! hold, an added file, and submissions folders that are not a class. No forged point goes
-//! unflagged, nobody's grade moves anybody else's, and every output stays well-formed.
+//! hold, an added file, links to the reference solution, and submissions folders that are not a
+//! class. No forged point goes unflagged, nobody's grade moves anybody else's, and every output
+//! stays well-formed.
 
 mod util;
 
@@ -126,6 +127,24 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
     );
     let added = hand_in(class, "adder", &format!("{SOLVED}\nmod extra;\n"));
     std::fs::write(added.join("src/extra.rs"), "pub fn more() {}\n").unwrap();
+    // Links to the reference solution where a folder of the student's should be: their
+    // `exercises/`, their kata folder, or a kata folder handed in on its own.
+    sandbox.write("solutions/99-fixture/src/lib.rs", SOLVED);
+    let solutions = sandbox.path("solutions");
+    let linked = [
+        ("linked-exercises", "exercises", solutions.clone()),
+        (
+            "linked-kata",
+            "exercises/99-fixture",
+            solutions.join("99-fixture"),
+        ),
+        ("linked-alone", "99-fixture", solutions.join("99-fixture")),
+    ];
+    for (name, link, target) in &linked {
+        let link = class.join(name).join(link);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, link).unwrap();
+    }
     let before = tree_digest(sandbox.root());
 
     let out = sandbox.path("grades");
@@ -142,7 +161,7 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
         took < Duration::from_secs(180),
-        "grading eight students of one small kata took {took:?}"
+        "grading eleven students of one small kata took {took:?}"
     );
     let results: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
@@ -170,6 +189,16 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
         (guard["score"].as_u64(), guard["max_score"].as_u64()),
         (Some(0), Some(0))
     );
+
+    // A link is refused, never followed: the solution it points at earns nothing.
+    for (name, _, _) in &linked {
+        assert_eq!(score(name), 0, "{name}: {}", run.stdout);
+        let problems = student(&results, name)["problems"].to_string();
+        assert!(
+            problems.contains("symbolic link: refused"),
+            "{name}: {problems}"
+        );
+    }
 
     // Forged passes: whatever they scored, no point is unflagged.
     for forger in ["forger", "careful-forger"] {

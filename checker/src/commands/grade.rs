@@ -113,11 +113,7 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
     for (index, submission) in submissions.iter().enumerate() {
         let mut student = StudentGrade::new(&submission.student);
         student.problems = runs[index].problems.clone();
-        if submission.exercises.is_none() {
-            student
-                .problems
-                .push("no exercises/ folder and no kata folders found".into());
-        }
+        student.problems.extend(submission.problem());
         for (kata_index, kata) in katas.iter().enumerate() {
             student
                 .tampered

@@ -13,7 +13,7 @@
 //!   the compiled dependencies (cargo finds them fresh and compiles only the student's crates),
 //!   and deleted once the student's tests have run.
 
-use super::class::Submission;
+use super::class::{KataFolder, Submission};
 use crate::commands::offline;
 use crate::kata::Kata;
 use crate::scratch;
@@ -202,10 +202,15 @@ impl Grounds {
         let mut crates = Vec::new();
         let mut problems = Vec::new();
         for (index, graded) in katas.iter().enumerate() {
-            let Some(src) = submission.kata_sources(&graded.kata) else {
-                continue;
-            };
             let kata = &graded.kata.name;
+            let src = match submission.kata_folder(&graded.kata) {
+                KataFolder::Missing => continue,
+                KataFolder::Refused(why) => {
+                    problems.push(format!("{kata}: {why}"));
+                    continue;
+                }
+                KataFolder::Sources(src) => src,
+            };
             let sources = match student_sources(&src) {
                 Ok(sources) => sources,
                 Err(why) => {
