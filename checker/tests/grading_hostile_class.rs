@@ -1,7 +1,7 @@
 //! A class built to cheat, graded through the real binary: forged libtest transcripts,
 //! duplicate test names, the untouched handout, a formula for a name, characters XML cannot
-//! hold, an added file, links to the reference solution, and submissions folders that are not a
-//! class. No forged point goes unflagged, nobody's grade moves anybody else's, and every output
+//! hold, an added file, links to the reference solution, files nested deeper than a parser goes,
+//! and submissions folders that are not a class. No forged point goes unflagged, nobody's grade moves anybody else's, and every output
 //! stays well-formed.
 
 mod util;
@@ -145,6 +145,20 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
         std::fs::create_dir_all(link.parent().unwrap()).unwrap();
         std::os::unix::fs::symlink(target, link).unwrap();
     }
+    // Files nested deeper than a parser's stack goes, left out of the crate (so grading builds
+    // without them) but in src/, where the review reads them: brackets, and references, which
+    // nest without any.
+    let nested = hand_in(class, "nested", SOLVED);
+    let depth = 100_000;
+    let parens = format!(
+        "pub fn deep() -> u32 {{ {}1{} }}\n",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    std::fs::write(nested.join("src/deep.rs"), parens).unwrap();
+    let nested = hand_in(class, "nested-refs", SOLVED);
+    let refs = format!("pub type Deep = {}u8;\n", "&'static ".repeat(depth / 10));
+    std::fs::write(nested.join("src/deep.rs"), refs).unwrap();
     let before = tree_digest(sandbox.root());
 
     let out = sandbox.path("grades");
@@ -161,7 +175,7 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
         took < Duration::from_secs(180),
-        "grading eleven students of one small kata took {took:?}"
+        "grading thirteen students of one small kata took {took:?}"
     );
     let results: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
@@ -199,6 +213,20 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
             "{name}: {problems}"
         );
     }
+
+    // Nesting no parser could follow is flagged, and costs the run nothing.
+    for name in ["nested", "nested-refs"] {
+        assert_eq!(score(name), 3, "{name}: {}", run.stdout);
+        let review = student(&results, name)["review"].to_string();
+        assert!(review.contains("unreadable"), "{name}: {review}");
+    }
+    let review = student(&results, "nested-refs")["review"].to_string();
+    assert!(review.contains("could not read these sources"), "{review}");
+    let review = student(&results, "nested")["review"].to_string();
+    assert!(
+        review.contains("src/deep.rs") && review.contains("nested more than 256 deep"),
+        "{review}"
+    );
 
     // Forged passes: whatever they scored, no point is unflagged.
     for forger in ["forger", "careful-forger"] {
