@@ -1,7 +1,7 @@
 //! A class built to cheat, graded through the real binary: forged libtest transcripts,
 //! duplicate test names, the untouched handout, a formula for a name, characters XML cannot
 //! hold, an added file, links to the reference solution, files nested deeper than a parser goes,
-//! and submissions folders that are not a class. No forged point goes unflagged, nobody's grade moves anybody else's, and every output
+//! identical sources that time out once, and submissions folders that are not a class. No forged point goes unflagged, nobody's grade moves anybody else's, and every output
 //! stays well-formed.
 
 mod util;
@@ -159,6 +159,15 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
     let nested = hand_in(class, "nested-refs", SOLVED);
     let refs = format!("pub type Deep = {}u8;\n", "&'static ".repeat(depth / 10));
     std::fs::write(nested.join("src/deep.rs"), refs).unwrap();
+    // Identical sources whose tests time out for the first student only (as a loaded machine
+    // might make them): the second runs their own tests, and does not inherit the timeout.
+    let slow = SOLVED.replace(
+        "a + b",
+        "if std::env::var(\"CARGO_MANIFEST_DIR\").unwrap_or_default().contains(\"s-slow-first\") {\n\
+         loop {\n            std::thread::sleep(std::time::Duration::from_secs(1));\n        }\n    }\n    a + b",
+    );
+    hand_in(class, "slow-first", &slow);
+    hand_in(class, "slow-second", &slow);
     let before = tree_digest(sandbox.root());
 
     let out = sandbox.path("grades");
@@ -175,7 +184,7 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
         took < Duration::from_secs(180),
-        "grading thirteen students of one small kata took {took:?}"
+        "grading fifteen students of one small kata took {took:?}"
     );
     let results: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
@@ -213,6 +222,13 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
             "{name}: {problems}"
         );
     }
+
+    // A timeout is never handed on to an identical submission.
+    assert_eq!(score("slow-first"), 0, "{}", run.stdout);
+    assert!(tests_of(&results, "slow-first")
+        .iter()
+        .any(|t| t["status"] == "timed-out"));
+    assert_eq!(score("slow-second"), 3, "{}", run.stdout);
 
     // Nesting no parser could follow is flagged, and costs the run nothing.
     for name in ["nested", "nested-refs"] {
