@@ -447,6 +447,64 @@ fn breaking_a_test_that_passed_on_the_handout_costs_its_points() {
     assert!(gradebook.contains("\nregressed,2,3,2,,\n"), "{gradebook}");
 }
 
+#[test]
+fn a_hidden_test_that_passes_on_the_handout_earns_nothing() {
+    let sandbox = fixture_sandbox();
+    let hidden = tempfile::tempdir().unwrap();
+    let hidden_kata = hidden.path().join("99-fixture");
+    std::fs::create_dir_all(&hidden_kata).unwrap();
+    // `adds_one` fails on the handout (add is broken); `doubles_five` passes on it.
+    std::fs::write(
+        hidden_kata.join("secret.rs"),
+        "#[test]\nfn adds_one() {\n    assert_eq!(fixture::add(1, 1), 2);\n}\n\n\
+         #[test]\nfn doubles_five() {\n    assert_eq!(fixture::double(5), 10);\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        hidden_kata.join("hidden.toml"),
+        "[tests]\nadds_one = 2\ndoubles_five = 1\n",
+    )
+    .unwrap();
+    let class = tempfile::tempdir().unwrap();
+    hand_in(class.path(), "handout", HANDOUT);
+    hand_in(class.path(), "honest", SOLVED);
+    hand_in(class.path(), "regressed", &SOLVED.replace("x * 2", "x * 3"));
+    let out = sandbox.path("grades");
+    let run = sandbox.checker(&[
+        "grade",
+        class.path().to_str().unwrap(),
+        "--kata",
+        "99",
+        "--hidden",
+        hidden.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let score = |name: &str| student(&results, name)["score"].as_u64().unwrap();
+    assert_eq!(
+        score("handout"),
+        0,
+        "the untouched handout scores 0: {}",
+        run.stdout
+    );
+    assert_eq!(score("honest"), 5, "3 released + 2 hidden: {}", run.stdout);
+    assert_eq!(student(&results, "honest")["max_score"], 5);
+    let role = |name: &str, test: &str| {
+        tests_of(&results, name)
+            .into_iter()
+            .find(|t| t["test"] == test)
+            .unwrap()["role"]
+            .clone()
+    };
+    assert_eq!(role("honest", "doubles_five"), "guards");
+    assert_eq!(role("honest", "adds_one"), "earns");
+    // Breaking the hidden guard costs its point, as breaking a released one does.
+    assert_eq!(score("regressed"), 3, "{}", run.stdout);
+}
+
 /// Every file under the instructor's repository (build output and grades aside), with a
 /// digest of its contents.
 fn tree_digest(root: &Path) -> Vec<(String, u64)> {

@@ -46,11 +46,6 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         None => class.clone(),
     };
     let graded = tree::with_hidden_tests(&katas, args.hidden.as_deref())?;
-    let scorings: Vec<Scoring> = katas
-        .iter()
-        .zip(&graded)
-        .map(|(released, graded)| Scoring::of(released, &graded.kata))
-        .collect();
     let confined = !args.unconfined;
     if confined {
         session::confinement_available().context(
@@ -87,7 +82,13 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         }
     );
     let mut bar = Bar::new();
-    session::build_handout(&grounds, &graded, &mut bar)?;
+    let passed_on_handout = session::build_handout(&grounds, &graded, &mut bar)?;
+    let scorings: Vec<Scoring> = katas
+        .iter()
+        .zip(&graded)
+        .zip(&passed_on_handout)
+        .map(|((released, graded), passed)| Scoring::of(released, &graded.kata, passed))
+        .collect();
     let slots = tree::student_slots(&submissions);
     let mut runs = Vec::new();
     // Identical sources of a kata are built and tested once: later copies take that result.

@@ -8,10 +8,12 @@ use super::tree::{GradedKata, Grounds, StudentTree};
 use crate::cargo::{self, BuildSettings};
 use crate::commands::until_interrupted;
 use crate::confine::Policy;
-use crate::events::{CrateReport, Reporter};
+use crate::events::{CrateReport, Reporter, TestStatus};
+use crate::kata::Kata;
 use crate::process::reaper;
 use crate::runner::{self, Check, Confinement, Options};
 use anyhow::{Context, Result};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -33,12 +35,16 @@ pub struct StudentRun {
     pub problems: Vec<String>,
 }
 
-/// Builds the handout (once per change of the katas: its build output stays between runs).
+/// Builds the handout (once per change of the katas: its build output stays between runs), and
+/// runs the tests of each kata with hidden tests on it. Returns, for each kata, the tests that
+/// passed on the handout: a hidden test among them only guards against regressions, as a
+/// released test that passes untouched does (`kata.toml` records those; nothing records the
+/// hidden ones but this run).
 pub fn build_handout(
     grounds: &Grounds,
     katas: &[GradedKata],
     reporter: &mut dyn Reporter,
-) -> Result<()> {
+) -> Result<Vec<BTreeSet<String>>> {
     let handout = grounds.lay_out_handout(katas)?;
     let packages: Vec<&str> = handout.crates.iter().map(|c| c.package.as_str()).collect();
     let env = cargo_env(&handout);
@@ -63,7 +69,61 @@ pub fn build_handout(
             build.cargo_errors
         );
     }
-    Ok(())
+    let mut passing = vec![BTreeSet::new(); katas.len()];
+    // The handout is the instructor's code and tests: run as it was built, unconfined. Its
+    // katas are built with rustc alone, as above, whatever lints they have: the run then reuses
+    // that build instead of compiling them again under clippy.
+    let plain: Vec<(usize, Kata)> = handout
+        .crates
+        .iter()
+        .filter(|c| katas[c.kata].has_hidden_tests())
+        .map(|c| {
+            let mut kata = katas[c.kata].kata.clone();
+            kata.meta.clippy_lints.clear();
+            (c.kata, kata)
+        })
+        .collect();
+    if plain.is_empty() {
+        return Ok(passing);
+    }
+    let checks: Vec<Check> = plain
+        .iter()
+        .map(|(index, kata)| {
+            let krate = handout
+                .crates
+                .iter()
+                .find(|c| c.kata == *index)
+                .expect("a crate per kata");
+            Check {
+                kata,
+                package: krate.package.clone(),
+                dir: krate.dir.clone(),
+                group: None,
+            }
+        })
+        .collect();
+    let options = Options {
+        target_dir: Some(handout.target.clone()),
+        cargo_env: env.clone(),
+        reap_orphans: true,
+        ..Options::new(false)
+    };
+    let reports = until_interrupted(runner::check(
+        &handout.root,
+        &checks,
+        &options,
+        &mut crate::events::Silent,
+    ))?;
+    for ((index, _), report) in plain.iter().zip(reports) {
+        passing[*index] = report
+            .tests
+            .into_iter()
+            .filter(|t| t.status == TestStatus::Passed)
+            .map(|t| t.name)
+            .collect();
+    }
+    reaper::kill_orphans();
+    Ok(passing)
 }
 
 /// Builds and tests one student's submission: the katas whose sources are `known` from an

@@ -48,6 +48,12 @@ pub struct GradedKata {
     hidden_files: Vec<PathBuf>,
 }
 
+impl GradedKata {
+    pub fn has_hidden_tests(&self) -> bool {
+        !self.hidden_files.is_empty()
+    }
+}
+
 /// Adds the hidden tests found under `hidden` (if any) to each kata.
 pub fn with_hidden_tests(katas: &[&Kata], hidden: Option<&Path>) -> Result<Vec<GradedKata>> {
     katas
