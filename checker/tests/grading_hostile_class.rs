@@ -448,6 +448,72 @@ fn breaking_a_test_that_passed_on_the_handout_costs_its_points() {
 }
 
 #[test]
+fn what_the_student_reads_never_names_a_hidden_test() {
+    let sandbox = fixture_sandbox();
+    let hidden = tempfile::tempdir().unwrap();
+    let hidden_kata = hidden.path().join("99-fixture");
+    std::fs::create_dir_all(&hidden_kata).unwrap();
+    std::fs::write(
+        hidden_kata.join("secret.rs"),
+        "#[test]\nfn adds_the_secret_way() {\n    assert_eq!(fixture::add(1, 1), 2);\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        hidden_kata.join("hidden.toml"),
+        "[tests]\nadds_the_secret_way = 2\n",
+    )
+    .unwrap();
+    // A forger guessing the released binary's three tests: in the hidden test's binary, of one
+    // test, its transcript is suspicious, which the review notes name.
+    let submission = tempfile::tempdir().unwrap();
+    hand_in(submission.path(), "ada", &forger(2));
+    let out = sandbox.path("grades");
+    let gradescope = sandbox.path("gradescope.json");
+    let classroom = sandbox.path("classroom.json");
+    let run = sandbox.checker(&[
+        "grade",
+        submission.path().join("ada").to_str().unwrap(),
+        "--single",
+        "--kata",
+        "99",
+        "--hidden",
+        hidden.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--gradescope",
+        gradescope.to_str().unwrap(),
+        "--classroom",
+        classroom.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let secret = tests_of(&results, "ada")
+        .into_iter()
+        .find(|t| t["test"] == "adds_the_secret_way")
+        .unwrap();
+    assert!(secret["suspicious"].is_string(), "{secret}");
+    // The instructor's gradebook names it...
+    let gradebook = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
+    assert!(gradebook.contains("adds_the_secret_way"), "{gradebook}");
+    // ...what the student reads does not.
+    let gradescope: Value =
+        serde_json::from_str(&std::fs::read_to_string(&gradescope).unwrap()).unwrap();
+    let output = gradescope["output"].as_str().unwrap();
+    assert!(!output.contains("secret"), "{output}");
+    let classroom = std::fs::read_to_string(&classroom).unwrap();
+    assert!(!classroom.contains("secret"), "{classroom}");
+    let classroom: Value = serde_json::from_str(&classroom).unwrap();
+    let points: i64 = classroom["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["score"].as_i64().unwrap())
+        .sum();
+    assert_eq!(Some(points), gradescope["score"].as_i64());
+}
+
+#[test]
 fn a_hidden_test_that_passes_on_the_handout_earns_nothing() {
     let sandbox = fixture_sandbox();
     let hidden = tempfile::tempdir().unwrap();
