@@ -231,10 +231,7 @@ fn build_policy(grounds: &Grounds, tree: &StudentTree) -> Policy {
     policy.run.push(rustup_home);
     policy.run.push(cargo_home.join("bin"));
     if let Ok(cargo) = cargo::program() {
-        // A toolchain that is not rustup's: the folder cargo is in, and its neighbours.
-        if let Some(toolchain) = cargo.parent().and_then(Path::parent) {
-            policy.run.push(toolchain.to_path_buf());
-        }
+        policy.run.extend(toolchain_grants(&cargo, &cargo_home));
     }
     // The registry and git caches, never the credentials beside them.
     policy.read.push(cargo_home.join("registry"));
@@ -252,6 +249,22 @@ fn build_policy(grounds: &Grounds, tree: &StudentTree) -> Policy {
     policy.write.push(tree.target.clone());
     policy.write.push(tree.tmp.clone());
     policy
+}
+
+/// What a build may run of the toolchain `cargo` belongs to, beyond rustup's: the folder above
+/// the one cargo is in (`/opt/rust` for `/opt/rust/bin/cargo`), with its neighbours. Never when
+/// that folder holds CARGO_HOME: rustup's proxy is `$CARGO_HOME/bin/cargo`, whose folder above is
+/// CARGO_HOME itself, `credentials.toml` and all; then only its `bin/` and `lib/` are granted.
+fn toolchain_grants(cargo: &Path, cargo_home: &Path) -> Vec<PathBuf> {
+    let Some(toolchain) = cargo.parent().and_then(Path::parent) else {
+        return Vec::new();
+    };
+    let real = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if real(cargo_home).starts_with(real(toolchain)) {
+        vec![toolchain.join("bin"), toolchain.join("lib")]
+    } else {
+        vec![toolchain.to_path_buf()]
+    }
 }
 
 /// A test may write only the student's temporary folder; each test process adds its own crate
@@ -281,4 +294,24 @@ fn rustup_home() -> PathBuf {
 /// Whether grading can confine students' code here; the error says why not.
 pub fn confinement_available() -> Result<()> {
     crate::confine::check_available().context("students' code cannot be confined on this machine")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::toolchain_grants;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn cargo_home_is_never_granted_whole() {
+        let home = Path::new("/home/ada/.cargo");
+        // rustup's proxy: CARGO_HOME's bin/, never CARGO_HOME and its credentials.
+        let grants = toolchain_grants(&home.join("bin/cargo"), home);
+        assert_eq!(grants, [home.join("bin"), home.join("lib")]);
+        // A cargo in ~/bin: not the whole home either.
+        let grants = toolchain_grants(Path::new("/home/ada/bin/cargo"), home);
+        assert!(!grants.iter().any(|g| home.starts_with(g)), "{grants:?}");
+        // A toolchain of its own elsewhere is granted whole.
+        let grants = toolchain_grants(Path::new("/opt/rust/bin/cargo"), home);
+        assert_eq!(grants, [PathBuf::from("/opt/rust")]);
+    }
 }
