@@ -148,11 +148,11 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
     };
     if let Some(path) = &args.gradescope {
         let text = outputs::gradescope_json(&results, single()?, args.hidden_visibility)?;
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        outputs::write_file(path, &text)?;
     }
     if let Some(path) = &args.classroom {
         let text = outputs::classroom_json(&results, single()?)?;
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        outputs::write_file(path, &text)?;
     }
     outputs::print_summary(&results);
     outln!(
@@ -179,7 +179,9 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<ExitCode> {
     outputs::write_all(out, &merged, None)?;
     let similarity = shards[0].join("similarity.csv");
     if similarity.is_file() {
-        std::fs::copy(&similarity, out.join("similarity.csv"))?;
+        let text = std::fs::read_to_string(&similarity)
+            .with_context(|| format!("cannot read {}", similarity.display()))?;
+        outputs::write_file(&out.join("similarity.csv"), &text)?;
     }
     outputs::print_summary(&merged);
     outln!("\n{} in {}", "merged results".bold(), out.display());

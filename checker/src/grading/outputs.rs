@@ -5,6 +5,7 @@
 use super::results::{ClassResults, GradeStatus, Role, StudentGrade, TestGrade};
 use super::similarity::SimilarPair;
 use crate::cli::HiddenVisibility;
+use crate::progress;
 use crate::sanitize;
 use anyhow::{Context, Result};
 use colored::Colorize;
@@ -20,10 +21,7 @@ pub fn write_all(
     similar: Option<&[SimilarPair]>,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let write = |name: &str, text: String| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
-    };
+    let write = |name: &str, text: String| write_file(&dir.join(name), &text);
     write(
         "results.json",
         serde_json::to_string_pretty(results)? + "\n",
@@ -34,6 +32,18 @@ pub fn write_all(
         write("similarity.csv", similarity_csv(similar))?;
     }
     Ok(())
+}
+
+/// Writes one output file whole or not at all (see `progress::replace_file`): a grading killed
+/// while writing leaves the file as it was, never truncated, and "results in ..." is said only
+/// once every file is on the disk.
+pub fn write_file(path: &Path, text: &str) -> Result<()> {
+    let name = path
+        .file_name()
+        .map_or("output".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    progress::replace_file(path, &tmp, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// One row per student: student, score, max score, each kata's score, the protected files they
