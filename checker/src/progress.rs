@@ -158,6 +158,27 @@ impl Progress {
     }
 }
 
+/// Replaces `path` with `bytes`, whole or not at all: written to `tmp` (beside it, on the same
+/// filesystem) and flushed to the disk, then renamed over `path`, and the rename flushed too.
+/// A writer killed on the way leaves `path` as it was, never half written; `tmp` is removed
+/// when the write fails.
+pub fn replace_file(path: &Path, tmp: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let written = File::create(tmp)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+        .and_then(|()| fs::rename(tmp, path));
+    if let Err(err) = written {
+        let _ = fs::remove_file(tmp);
+        return Err(err);
+    }
+    // The rename is the folder's change: flushed with it (where a folder can be opened).
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
+}
+
 pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -272,11 +293,7 @@ impl Store {
         let tmp = self.dir.join(format!("{FILE}.tmp-{}", std::process::id()));
         let mut json = serde_json::to_vec_pretty(progress)?;
         json.push(b'\n');
-        let written = File::create(&tmp)
-            .and_then(|mut file| file.write_all(&json).and_then(|()| file.sync_all()))
-            .and_then(|()| fs::rename(&tmp, &path));
-        written.map_err(|err| {
-            let _ = fs::remove_file(&tmp);
+        replace_file(&path, &tmp, &json).map_err(|err| {
             anyhow::anyhow!(
                 "cannot save your progress to {} ({err}): this change was not recorded, and the \
                  file still holds what it held before",
@@ -297,5 +314,25 @@ impl Store {
                 let _ = fs::remove_file(entry.path());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_file;
+
+    #[test]
+    fn a_file_is_replaced_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.json");
+        let tmp = dir.path().join(".results.json.tmp");
+        replace_file(&path, &tmp, b"first").unwrap();
+        replace_file(&path, &tmp, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        assert!(!tmp.exists(), "no temporary file is left");
+        // A write that cannot finish leaves the file as it was.
+        let nowhere = dir.path().join("missing").join("tmp");
+        assert!(replace_file(&path, &nowhere, b"third").is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
     }
 }

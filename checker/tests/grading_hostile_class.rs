@@ -1,7 +1,8 @@
 //! A class built to cheat, graded through the real binary: forged libtest transcripts,
 //! duplicate test names, the untouched handout, a formula for a name, characters XML cannot
-//! hold, an added file, and submissions folders that are not a class. No forged point goes
-//! unflagged, nobody's grade moves anybody else's, and every output stays well-formed.
+//! hold, an added file, links to the reference solution, files nested deeper than a parser goes,
+//! identical sources that time out once, and submissions folders that are not a class. No forged point goes unflagged, nobody's grade moves anybody else's, and every output
+//! stays well-formed.
 
 mod util;
 
@@ -126,6 +127,47 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
     );
     let added = hand_in(class, "adder", &format!("{SOLVED}\nmod extra;\n"));
     std::fs::write(added.join("src/extra.rs"), "pub fn more() {}\n").unwrap();
+    // Links to the reference solution where a folder of the student's should be: their
+    // `exercises/`, their kata folder, or a kata folder handed in on its own.
+    sandbox.write("solutions/99-fixture/src/lib.rs", SOLVED);
+    let solutions = sandbox.path("solutions");
+    let linked = [
+        ("linked-exercises", "exercises", solutions.clone()),
+        (
+            "linked-kata",
+            "exercises/99-fixture",
+            solutions.join("99-fixture"),
+        ),
+        ("linked-alone", "99-fixture", solutions.join("99-fixture")),
+    ];
+    for (name, link, target) in &linked {
+        let link = class.join(name).join(link);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, link).unwrap();
+    }
+    // Files nested deeper than a parser's stack goes, left out of the crate (so grading builds
+    // without them) but in src/, where the review reads them: brackets, and references, which
+    // nest without any.
+    let nested = hand_in(class, "nested", SOLVED);
+    let depth = 100_000;
+    let parens = format!(
+        "pub fn deep() -> u32 {{ {}1{} }}\n",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    std::fs::write(nested.join("src/deep.rs"), parens).unwrap();
+    let nested = hand_in(class, "nested-refs", SOLVED);
+    let refs = format!("pub type Deep = {}u8;\n", "&'static ".repeat(depth / 10));
+    std::fs::write(nested.join("src/deep.rs"), refs).unwrap();
+    // Identical sources whose tests time out for the first student only (as a loaded machine
+    // might make them): the second runs their own tests, and does not inherit the timeout.
+    let slow = SOLVED.replace(
+        "a + b",
+        "if std::env::var(\"CARGO_MANIFEST_DIR\").unwrap_or_default().contains(\"s-slow-first\") {\n\
+         loop {\n            std::thread::sleep(std::time::Duration::from_secs(1));\n        }\n    }\n    a + b",
+    );
+    hand_in(class, "slow-first", &slow);
+    hand_in(class, "slow-second", &slow);
     let before = tree_digest(sandbox.root());
 
     let out = sandbox.path("grades");
@@ -142,7 +184,7 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
         took < Duration::from_secs(180),
-        "grading eight students of one small kata took {took:?}"
+        "grading fifteen students of one small kata took {took:?}"
     );
     let results: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
@@ -169,6 +211,37 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
     assert_eq!(
         (guard["score"].as_u64(), guard["max_score"].as_u64()),
         (Some(0), Some(0))
+    );
+
+    // A link is refused, never followed: the solution it points at earns nothing.
+    for (name, _, _) in &linked {
+        assert_eq!(score(name), 0, "{name}: {}", run.stdout);
+        let problems = student(&results, name)["problems"].to_string();
+        assert!(
+            problems.contains("symbolic link: refused"),
+            "{name}: {problems}"
+        );
+    }
+
+    // A timeout is never handed on to an identical submission.
+    assert_eq!(score("slow-first"), 0, "{}", run.stdout);
+    assert!(tests_of(&results, "slow-first")
+        .iter()
+        .any(|t| t["status"] == "timed-out"));
+    assert_eq!(score("slow-second"), 3, "{}", run.stdout);
+
+    // Nesting no parser could follow is flagged, and costs the run nothing.
+    for name in ["nested", "nested-refs"] {
+        assert_eq!(score(name), 3, "{name}: {}", run.stdout);
+        let review = student(&results, name)["review"].to_string();
+        assert!(review.contains("unreadable"), "{name}: {review}");
+    }
+    let review = student(&results, "nested-refs")["review"].to_string();
+    assert!(review.contains("could not read these sources"), "{review}");
+    let review = student(&results, "nested")["review"].to_string();
+    assert!(
+        review.contains("src/deep.rs") && review.contains("nested more than 256 deep"),
+        "{review}"
     );
 
     // Forged passes: whatever they scored, no point is unflagged.
@@ -372,6 +445,130 @@ fn breaking_a_test_that_passed_on_the_handout_costs_its_points() {
     assert_eq!(student(&results, "worse")["score"], 0);
     let gradebook = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
     assert!(gradebook.contains("\nregressed,2,3,2,,\n"), "{gradebook}");
+}
+
+#[test]
+fn what_the_student_reads_never_names_a_hidden_test() {
+    let sandbox = fixture_sandbox();
+    let hidden = tempfile::tempdir().unwrap();
+    let hidden_kata = hidden.path().join("99-fixture");
+    std::fs::create_dir_all(&hidden_kata).unwrap();
+    std::fs::write(
+        hidden_kata.join("secret.rs"),
+        "#[test]\nfn adds_the_secret_way() {\n    assert_eq!(fixture::add(1, 1), 2);\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        hidden_kata.join("hidden.toml"),
+        "[tests]\nadds_the_secret_way = 2\n",
+    )
+    .unwrap();
+    // A forger guessing the released binary's three tests: in the hidden test's binary, of one
+    // test, its transcript is suspicious, which the review notes name.
+    let submission = tempfile::tempdir().unwrap();
+    hand_in(submission.path(), "ada", &forger(2));
+    let out = sandbox.path("grades");
+    let gradescope = sandbox.path("gradescope.json");
+    let classroom = sandbox.path("classroom.json");
+    let run = sandbox.checker(&[
+        "grade",
+        submission.path().join("ada").to_str().unwrap(),
+        "--single",
+        "--kata",
+        "99",
+        "--hidden",
+        hidden.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--gradescope",
+        gradescope.to_str().unwrap(),
+        "--classroom",
+        classroom.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let secret = tests_of(&results, "ada")
+        .into_iter()
+        .find(|t| t["test"] == "adds_the_secret_way")
+        .unwrap();
+    assert!(secret["suspicious"].is_string(), "{secret}");
+    // The instructor's gradebook names it...
+    let gradebook = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
+    assert!(gradebook.contains("adds_the_secret_way"), "{gradebook}");
+    // ...what the student reads does not.
+    let gradescope: Value =
+        serde_json::from_str(&std::fs::read_to_string(&gradescope).unwrap()).unwrap();
+    let output = gradescope["output"].as_str().unwrap();
+    assert!(!output.contains("secret"), "{output}");
+    let classroom = std::fs::read_to_string(&classroom).unwrap();
+    assert!(!classroom.contains("secret"), "{classroom}");
+    let classroom: Value = serde_json::from_str(&classroom).unwrap();
+    let points: i64 = classroom["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["score"].as_i64().unwrap())
+        .sum();
+    assert_eq!(Some(points), gradescope["score"].as_i64());
+}
+
+#[test]
+fn a_hidden_test_that_passes_on_the_handout_earns_nothing() {
+    let sandbox = fixture_sandbox();
+    let hidden = tempfile::tempdir().unwrap();
+    let hidden_kata = hidden.path().join("99-fixture");
+    std::fs::create_dir_all(&hidden_kata).unwrap();
+    // `adds_one` fails on the handout (add is broken); `doubles_five` passes on it.
+    std::fs::write(
+        hidden_kata.join("secret.rs"),
+        "#[test]\nfn adds_one() {\n    assert_eq!(fixture::add(1, 1), 2);\n}\n\n\
+         #[test]\nfn doubles_five() {\n    assert_eq!(fixture::double(5), 10);\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        hidden_kata.join("hidden.toml"),
+        "[tests]\nadds_one = 2\ndoubles_five = 1\n",
+    )
+    .unwrap();
+    let class = tempfile::tempdir().unwrap();
+    hand_in(class.path(), "handout", HANDOUT);
+    hand_in(class.path(), "honest", SOLVED);
+    hand_in(class.path(), "regressed", &SOLVED.replace("x * 2", "x * 3"));
+    let out = sandbox.path("grades");
+    let run = sandbox.checker(&[
+        "grade",
+        class.path().to_str().unwrap(),
+        "--kata",
+        "99",
+        "--hidden",
+        hidden.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let score = |name: &str| student(&results, name)["score"].as_u64().unwrap();
+    assert_eq!(
+        score("handout"),
+        0,
+        "the untouched handout scores 0: {}",
+        run.stdout
+    );
+    assert_eq!(score("honest"), 5, "3 released + 2 hidden: {}", run.stdout);
+    assert_eq!(student(&results, "honest")["max_score"], 5);
+    let role = |name: &str, test: &str| {
+        tests_of(&results, name)
+            .into_iter()
+            .find(|t| t["test"] == test)
+            .unwrap()["role"]
+            .clone()
+    };
+    assert_eq!(role("honest", "doubles_five"), "guards");
+    assert_eq!(role("honest", "adds_one"), "earns");
+    // Breaking the hidden guard costs its point, as breaking a released one does.
+    assert_eq!(score("regressed"), 3, "{}", run.stdout);
 }
 
 #[test]

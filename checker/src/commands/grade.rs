@@ -43,11 +43,6 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         None => class.clone(),
     };
     let graded = tree::with_hidden_tests(&katas, args.hidden.as_deref())?;
-    let scorings: Vec<Scoring> = katas
-        .iter()
-        .zip(&graded)
-        .map(|(released, graded)| Scoring::of(released, &graded.kata))
-        .collect();
     let confined = !args.unconfined;
     if confined {
         session::confinement_available().context(
@@ -87,7 +82,13 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
         }
     );
     let mut bar = Bar::new();
-    session::build_handout(&grounds, &graded, &mut bar)?;
+    let passed_on_handout = session::build_handout(&grounds, &graded, &mut bar)?;
+    let scorings: Vec<Scoring> = katas
+        .iter()
+        .zip(&graded)
+        .zip(&passed_on_handout)
+        .map(|((released, graded), passed)| Scoring::of(released, &graded.kata, passed))
+        .collect();
     let slots = tree::student_slots(&submissions);
     let mut runs = Vec::new();
     // Identical sources of a kata are built and tested once: later copies take that result.
@@ -113,11 +114,7 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
     for (index, submission) in submissions.iter().enumerate() {
         let mut student = StudentGrade::new(&submission.student);
         student.problems = runs[index].problems.clone();
-        if submission.exercises.is_none() {
-            student
-                .problems
-                .push("no exercises/ folder and no kata folders found".into());
-        }
+        student.problems.extend(submission.problem());
         for (kata_index, kata) in katas.iter().enumerate() {
             student
                 .tampered
@@ -151,11 +148,11 @@ pub fn grade(workspace: &Workspace, args: &GradeArgs) -> Result<ExitCode> {
     };
     if let Some(path) = &args.gradescope {
         let text = outputs::gradescope_json(&results, single()?, args.hidden_visibility)?;
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        outputs::write_file(path, &text)?;
     }
     if let Some(path) = &args.classroom {
         let text = outputs::classroom_json(&results, single()?)?;
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        outputs::write_file(path, &text)?;
     }
     outputs::print_summary(&results);
     outln!(
@@ -182,7 +179,9 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<ExitCode> {
     outputs::write_all(out, &merged, None)?;
     let similarity = shards[0].join("similarity.csv");
     if similarity.is_file() {
-        std::fs::copy(&similarity, out.join("similarity.csv"))?;
+        let text = std::fs::read_to_string(&similarity)
+            .with_context(|| format!("cannot read {}", similarity.display()))?;
+        outputs::write_file(&out.join("similarity.csv"), &text)?;
     }
     outputs::print_summary(&merged);
     outln!("\n{} in {}", "merged results".bold(), out.display());

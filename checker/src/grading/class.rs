@@ -13,13 +13,63 @@ pub struct Submission {
     pub student: String,
     /// The folder holding the student's `NN-slug/` kata folders, if one was found.
     pub exercises: Option<PathBuf>,
+    /// Why the submission's `exercises/` was refused (it is a symbolic link).
+    refused: Option<String>,
+}
+
+/// What a submission holds of one kata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KataFolder {
+    /// Nothing: the kata was not handed in.
+    Missing,
+    /// A symbolic link where the kata's folder or its `src/` should be, refused with why: it
+    /// would grade whatever it points at (the reference solution, a classmate's folder) as the
+    /// student's own code.
+    Refused(String),
+    /// The student's `src/` of the kata, a real folder inside a real kata folder.
+    Sources(PathBuf),
 }
 
 impl Submission {
-    /// The student's `src/` of a kata, when they handed it in.
+    /// The student's `src/` of a kata, when they handed it in as real folders.
     pub fn kata_sources(&self, kata: &Kata) -> Option<PathBuf> {
-        let src = self.exercises.as_ref()?.join(&kata.name).join("src");
-        src.is_dir().then_some(src)
+        match self.kata_folder(kata) {
+            KataFolder::Sources(src) => Some(src),
+            KataFolder::Missing | KataFolder::Refused(_) => None,
+        }
+    }
+
+    /// What the student handed in of a kata. Links are never followed: neither the kata's folder
+    /// nor its `src/` may be one (`exercises/` itself was judged when the submission was found).
+    pub fn kata_folder(&self, kata: &Kata) -> KataFolder {
+        let Some(exercises) = &self.exercises else {
+            return KataFolder::Missing;
+        };
+        let folder = exercises.join(&kata.name);
+        let src = folder.join("src");
+        for (path, shown) in [(&folder, "its folder"), (&src, "src/")] {
+            match std::fs::symlink_metadata(path) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return KataFolder::Refused(format!(
+                        "{shown} is a symbolic link: refused (only real folders are graded)"
+                    ));
+                }
+                Ok(meta) if meta.is_dir() => {}
+                _ => return KataFolder::Missing,
+            }
+        }
+        KataFolder::Sources(src)
+    }
+
+    /// What is wrong with the submission as a whole: its `exercises/` was refused, or it holds
+    /// no kata at all.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(why) = &self.refused {
+            return Some(why.clone());
+        }
+        self.exercises
+            .is_none()
+            .then(|| "no exercises/ folder and no kata folders found".to_string())
     }
 }
 
@@ -81,18 +131,29 @@ pub fn discover(dir: &Path, single: bool) -> Result<Vec<Submission>> {
         .collect())
 }
 
+/// The student's folder of kata folders: `root/exercises/`, or `root` itself when it holds kata
+/// folders directly. An `exercises` that is a symbolic link (to the instructor's `solutions/`,
+/// say) is refused, never followed.
 fn submission(student: String, root: &Path) -> Submission {
-    let exercises = if root.join("exercises").is_dir() {
-        Some(root.join("exercises"))
-    } else if looks_like_exercises(root) {
-        Some(root.to_path_buf())
-    } else {
-        None
+    let nested = root.join("exercises");
+    let (exercises, refused) = match std::fs::symlink_metadata(&nested) {
+        Ok(meta) if meta.file_type().is_symlink() => (
+            None,
+            Some("exercises/ is a symbolic link: refused (only real folders are graded)".into()),
+        ),
+        Ok(meta) if meta.is_dir() => (Some(nested), None),
+        _ if looks_like_exercises(root) => (Some(root.to_path_buf()), None),
+        _ => (None, None),
     };
-    Submission { student, exercises }
+    Submission {
+        student,
+        exercises,
+        refused,
+    }
 }
 
-/// A folder that holds kata folders directly (`01-lazy-futures/src/...`).
+/// A folder that holds kata folders directly (`01-lazy-futures/src/...`). A link named like a
+/// kata counts too, without being followed, so that it is refused and reported as such.
 fn looks_like_exercises(dir: &Path) -> bool {
     std::fs::read_dir(dir)
         .into_iter()
@@ -100,10 +161,17 @@ fn looks_like_exercises(dir: &Path) -> bool {
         .flatten()
         .any(|entry| {
             let name = entry.file_name().to_string_lossy().into_owned();
-            name.split('-')
+            let kata_like = name
+                .split('-')
                 .next()
-                .is_some_and(|n| n.parse::<u32>().is_ok())
-                && entry.path().join("src").is_dir()
+                .is_some_and(|n| n.parse::<u32>().is_ok());
+            let folder = entry.file_type().is_ok_and(|kind| {
+                kind.is_symlink()
+                    || (kind.is_dir()
+                        && std::fs::symlink_metadata(entry.path().join("src"))
+                            .is_ok_and(|m| m.is_dir() || m.file_type().is_symlink()))
+            });
+            kata_like && folder
         })
 }
 
@@ -114,7 +182,8 @@ pub fn tampered_files(submission: &Submission, kata: &Kata) -> Vec<String> {
         return Vec::new();
     };
     let theirs = exercises.join(&kata.name);
-    if !theirs.is_dir() {
+    // A link is refused, not graded: nothing of what it points at is the student's.
+    if !std::fs::symlink_metadata(&theirs).is_ok_and(|m| m.is_dir()) {
         return Vec::new();
     }
     let mut changed = Vec::new();

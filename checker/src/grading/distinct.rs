@@ -5,7 +5,7 @@
 //! still sees every submission: it reads the students' folders, not the grading workspace.
 
 use super::tree::StudentTree;
-use crate::events::CrateReport;
+use crate::events::{CrateReport, TestStatus};
 use crate::snapshots::walk;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -58,8 +58,9 @@ impl Known {
     }
 
     /// Keeps the results of the crates just graded, for identical sources still to come. A
-    /// result that depended on more than the sources (a test not run because the student's
-    /// time was used up on other katas) is not kept.
+    /// report with a test that timed out is never kept: a timeout may say more about the
+    /// machine's load at that moment (or the student's time used up on other katas) than about
+    /// the sources, so each identical submission that comes later runs its own tests.
     pub fn remember(&mut self, reports: &[(usize, CrateReport)]) {
         let Some((root, target)) = self.current.take() else {
             return;
@@ -68,12 +69,11 @@ impl Known {
             let Some((_, report)) = reports.iter().find(|(k, _)| *k == kata) else {
                 continue;
             };
-            let out_of_time = report.tests.iter().any(|t| {
-                t.message
-                    .as_deref()
-                    .is_some_and(|m| m.starts_with("not run:"))
-            });
-            if !out_of_time {
+            let timed_out = report
+                .tests
+                .iter()
+                .any(|t| t.status == TestStatus::TimedOut);
+            if !timed_out {
                 self.graded.insert(
                     key,
                     Graded {

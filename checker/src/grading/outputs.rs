@@ -5,6 +5,7 @@
 use super::results::{ClassResults, GradeStatus, Role, StudentGrade, TestGrade};
 use super::similarity::SimilarPair;
 use crate::cli::HiddenVisibility;
+use crate::progress;
 use crate::sanitize;
 use anyhow::{Context, Result};
 use colored::Colorize;
@@ -20,10 +21,7 @@ pub fn write_all(
     similar: Option<&[SimilarPair]>,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let write = |name: &str, text: String| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
-    };
+    let write = |name: &str, text: String| write_file(&dir.join(name), &text);
     write(
         "results.json",
         serde_json::to_string_pretty(results)? + "\n",
@@ -34,6 +32,18 @@ pub fn write_all(
         write("similarity.csv", similarity_csv(similar))?;
     }
     Ok(())
+}
+
+/// Writes one output file whole or not at all (see `progress::replace_file`): a grading killed
+/// while writing leaves the file as it was, never truncated, and "results in ..." is said only
+/// once every file is on the disk.
+pub fn write_file(path: &Path, text: &str) -> Result<()> {
+    let name = path
+        .file_name()
+        .map_or("output".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    progress::replace_file(path, &tmp, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// One row per student: student, score, max score, each kata's score, the protected files they
@@ -66,6 +76,17 @@ pub fn gradebook_csv(results: &ClassResults) -> String {
 /// What an instructor should look at for a student: each review finding, and each test whose
 /// transcript was not libtest's own, as `kata: what`.
 pub fn review_notes(results: &ClassResults, student: &str) -> Vec<String> {
+    notes(results, student, Audience::Instructor)
+}
+
+/// Who reads a text: the student never reads the name of a hidden test.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    Instructor,
+    Student,
+}
+
+fn notes(results: &ClassResults, student: &str, audience: Audience) -> Vec<String> {
     let Some(grade) = results.student(student) else {
         return Vec::new();
     };
@@ -73,7 +94,10 @@ pub fn review_notes(results: &ClassResults, student: &str) -> Vec<String> {
         .review
         .iter()
         .map(|f| format!("{}: {}", f.kata, f.describe()));
-    let suspicious = results.tests_of(student).filter_map(|t| {
+    let suspicious = results.tests_of(student).filter_map(move |t| {
+        if t.hidden && audience == Audience::Student {
+            return None;
+        }
         let why = t.suspicious.as_ref()?;
         Some(format!(
             "{}: {} has a suspicious transcript ({why})",
@@ -211,7 +235,7 @@ fn is_xml_char(c: char) -> bool {
 
 /// Gradescope's `results.json` for one submission. Hidden tests carry `visibility`; problems
 /// with the submission and what the review found are in the submission's `output`, where the
-/// student sees them.
+/// student sees them (without a word about hidden tests).
 pub fn gradescope_json(
     results: &ClassResults,
     student: &str,
@@ -285,10 +309,28 @@ fn submission_output(results: &ClassResults, grade: &StudentGrade) -> String {
     );
     section(
         "Flagged for review (an honest fix never needs these):",
-        &review_notes(results, &grade.student),
+        &notes(results, &grade.student, Audience::Student),
     );
-    section("Tests that ran but did not count:", &grade.ignored_tests);
+    section(
+        "Tests that ran but did not count:",
+        &ignored_for_student(results, grade),
+    );
     sections.join("\n\n")
+}
+
+/// The tests that did not count, but for those that name a hidden test (`kata: `name` ...`).
+fn ignored_for_student(results: &ClassResults, grade: &StudentGrade) -> Vec<String> {
+    let hidden: Vec<String> = results
+        .tests_of(&grade.student)
+        .filter(|t| t.hidden)
+        .map(|t| format!("{}: `{}`", t.kata, t.test))
+        .collect();
+    grade
+        .ignored_tests
+        .iter()
+        .filter(|entry| !hidden.iter().any(|h| entry.starts_with(h.as_str())))
+        .cloned()
+        .collect()
 }
 
 /// The payload GitHub Classroom's autograding reporter reads from a runner step (its `result`
@@ -298,14 +340,26 @@ pub fn classroom_json(results: &ClassResults, student: &str) -> Result<String> {
     let grade = results
         .student(student)
         .context("the submission was not graded")?;
+    // The student reads this in their own repository's workflow log: a hidden test shows its
+    // points and status, never its name or its messages.
+    let mut hidden = 0;
     let tests: Vec<_> = results
         .tests_of(student)
         .map(|t| {
+            let (name, message) = if t.hidden {
+                hidden += 1;
+                (
+                    format!("{} · hidden test {hidden}", t.kata),
+                    t.status.label().to_string(),
+                )
+            } else {
+                (test_title(t), test_output(t))
+            };
             json!({
-                "name": test_title(t),
+                "name": name,
                 "status": if t.status == GradeStatus::Passed { "pass" } else { "fail" },
                 "score": t.net_score(),
-                "message": test_output(t),
+                "message": message,
                 "filename": format!("exercises/{}", t.kata),
                 "execution_time": format!("{:.2}s", t.duration_ms as f64 / 1000.0),
             })

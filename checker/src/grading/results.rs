@@ -5,7 +5,7 @@ use super::review::Finding;
 use crate::events::{CrateReport, Outcome, TestResult, TestStatus};
 use crate::kata::Kata;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The version of `results.json`.
 pub const FORMAT: u32 = 2;
@@ -36,9 +36,10 @@ impl GradeStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
-    /// It fails on the untouched kata (or is hidden): passing it earns its points.
+    /// It fails on the untouched kata: passing it earns its points.
     Earns,
-    /// It already passes on the untouched kata: passing it earns nothing, breaking it costs its
+    /// It already passes on the untouched kata (a released test, as `kata.toml` records; a
+    /// hidden one, as the handout's run showed): passing it earns nothing, breaking it costs its
     /// points (never taking the kata below zero).
     Guards,
 }
@@ -129,8 +130,10 @@ pub struct Scoring {
 }
 
 impl Scoring {
-    /// `released` is the kata as the instructor ships it; `graded` the same with hidden tests.
-    pub fn of(released: &Kata, graded: &Kata) -> Scoring {
+    /// `released` is the kata as the instructor ships it; `graded` the same with hidden tests;
+    /// `passed_on_handout` the tests that passed when the handout was run with its hidden tests
+    /// (which is how a hidden test is known to fail untouched, or not).
+    pub fn of(released: &Kata, graded: &Kata, passed_on_handout: &BTreeSet<String>) -> Scoring {
         let untouched = &released.meta.untouched;
         let tests = graded
             .meta
@@ -138,10 +141,14 @@ impl Scoring {
             .iter()
             .map(|(name, &points)| {
                 let hidden = !released.meta.tests.contains_key(name);
-                let fails_untouched = !untouched.compiles
-                    || untouched.failing.contains(name)
-                    || untouched.timed_out.contains(name);
-                let role = if hidden || fails_untouched {
+                let fails_untouched = if hidden {
+                    !passed_on_handout.contains(name)
+                } else {
+                    !untouched.compiles
+                        || untouched.failing.contains(name)
+                        || untouched.timed_out.contains(name)
+                };
+                let role = if fails_untouched {
                     Role::Earns
                 } else {
                     Role::Guards

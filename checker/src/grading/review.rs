@@ -9,11 +9,11 @@
 //! streams to the parser, are searched token by token, so hiding a call inside `println!` or a
 //! macro of one's own does not hide it.
 
+use super::tree;
 use crate::kata::Kata;
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fs;
 use std::path::Path;
 use syn::visit::{self, Visit};
 
@@ -110,11 +110,9 @@ pub struct Baseline {
     allowed: BTreeSet<Concern>,
 }
 
-/// Files larger than this are not reviewed (nor, by the grading tree, built).
-const LARGEST_FILE: u64 = 1024 * 1024;
-/// A student's `src/` deeper or wider than this is not a kata's.
-const MOST_FILES: usize = 500;
-const DEEPEST: usize = 16;
+/// Brackets nested deeper than this are refused before the parser sees them: syn recurses once
+/// per level, and a file of `((((...))))` would overflow the stack and end the whole grading run.
+const DEEPEST_NESTING: usize = 256;
 
 impl Baseline {
     pub fn of(kata: &Kata) -> Baseline {
@@ -183,14 +181,79 @@ pub fn review(kata: &Kata, student_src: &Path, baseline: &Baseline) -> Vec<Findi
 }
 
 /// What one folder of sources holds.
+#[derive(Debug, Serialize, Deserialize)]
 struct Scanned {
     /// Every regular file, relative to the kata folder (`src/lib.rs`).
     files: BTreeSet<String>,
     findings: Vec<Finding>,
 }
 
-/// Reads every regular file under `dir` without following links, and reviews the Rust ones.
+/// The first argument that makes the grader a review child (see `scan_sources`).
+pub const REVIEW_CHILD: &str = "__kata-review-sources";
+
+/// Reviews `dir` in a child process: the grader itself, run with `REVIEW_CHILD`. A parser
+/// recurses, and no bound on bracket nesting bounds all of its recursion (`&&&&..T`, `a=a=a..`,
+/// `!!!!..x` and the like nest without brackets, and a few thousand levels overflow its stack);
+/// a child that dies of it costs one unreadable finding, never the grading run.
 fn scan_sources(kata: &str, dir: &Path) -> Scanned {
+    if cfg!(test) {
+        // A unit test's binary is not the grader.
+        return scan_in_process(kata, dir);
+    }
+    let exe = if cfg!(target_os = "linux") {
+        std::path::PathBuf::from("/proc/self/exe")
+    } else {
+        std::env::current_exe().unwrap_or_default()
+    };
+    let output = std::process::Command::new(exe)
+        .arg(REVIEW_CHILD)
+        .arg(kata)
+        .arg(dir)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    let scanned = output
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| serde_json::from_slice::<Scanned>(&o.stdout).ok());
+    scanned.unwrap_or_else(|| {
+        let top = dir
+            .file_name()
+            .map_or("src".into(), |n| n.to_string_lossy().into_owned());
+        Scanned {
+            files: BTreeSet::new(),
+            findings: vec![Finding {
+                kata: kata.to_string(),
+                file: format!("{top}/"),
+                line: 0,
+                concern: Concern::Unreadable,
+                detail: "the review's parser could not read these sources (nested too deeply for \
+                         it, say): nothing in them was checked"
+                    .into(),
+            }],
+        }
+    })
+}
+
+/// The review child's work: `kata` and the folder to review in its arguments, the findings as
+/// JSON on its standard output.
+pub fn review_child(args: &[std::ffi::OsString]) -> std::process::ExitCode {
+    let [kata, dir] = args else {
+        return std::process::ExitCode::FAILURE;
+    };
+    let scanned = scan_in_process(&kata.to_string_lossy(), Path::new(dir));
+    match serde_json::to_string(&scanned) {
+        Ok(json) => {
+            println!("{json}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(_) => std::process::ExitCode::FAILURE,
+    }
+}
+
+/// Reads the folder as the grading tree does (same reader, same limits: a folder the tree
+/// refuses is one unreadable finding here) and reviews its Rust files.
+fn scan_in_process(kata: &str, dir: &Path) -> Scanned {
     let top = dir
         .file_name()
         .map_or("src".into(), |n| n.to_string_lossy().into_owned());
@@ -198,7 +261,6 @@ fn scan_sources(kata: &str, dir: &Path) -> Scanned {
         files: BTreeSet::new(),
         findings: Vec::new(),
     };
-    let mut sources: BTreeMap<String, String> = BTreeMap::new();
     let unreadable = |file: String, why: String| Finding {
         kata: kata.to_string(),
         file,
@@ -206,50 +268,34 @@ fn scan_sources(kata: &str, dir: &Path) -> Scanned {
         concern: Concern::Unreadable,
         detail: why,
     };
-    let mut pending = vec![(dir.to_path_buf(), top, 0)];
-    while let Some((folder, relative, depth)) = pending.pop() {
-        let Ok(entries) = fs::read_dir(&folder) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = format!("{relative}/{}", entry.file_name().to_string_lossy());
-            if scanned.files.len() + pending.len() >= MOST_FILES {
-                scanned
-                    .findings
-                    .push(unreadable(name, format!("more than {MOST_FILES} files")));
-                return scanned;
+    let read = match tree::read_sources(dir) {
+        Ok(read) => read,
+        Err(why) => {
+            scanned.findings.push(unreadable(format!("{top}/"), why));
+            return scanned;
+        }
+    };
+    let shown = |relative: &Path| {
+        let parts: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        format!("{top}/{}", parts.join("/"))
+    };
+    scanned.files.extend(read.other.iter().map(|f| shown(f)));
+    let mut sources: BTreeMap<String, String> = BTreeMap::new();
+    for (relative, bytes) in read.rust {
+        let name = shown(&relative);
+        scanned.files.insert(name.clone());
+        match String::from_utf8(bytes) {
+            Ok(text) if bracket_nesting(&text) > DEEPEST_NESTING => {
+                let why = format!("brackets nested more than {DEEPEST_NESTING} deep: not parsed");
+                scanned.findings.push(unreadable(name, why));
             }
-            // The entry itself, never what a link points at.
-            let Ok(meta) = entry.path().symlink_metadata() else {
-                continue;
-            };
-            if meta.is_dir() && depth < DEEPEST {
-                pending.push((entry.path(), name, depth + 1));
-            } else if meta.is_file() {
-                scanned.files.insert(name.clone());
-                if !name.ends_with(".rs") {
-                    continue;
-                }
-                if meta.len() > LARGEST_FILE {
-                    let why = format!("larger than {} KiB", LARGEST_FILE / 1024);
-                    scanned.findings.push(unreadable(name, why));
-                    continue;
-                }
-                match fs::read(entry.path()).map(String::from_utf8) {
-                    Ok(Ok(text)) => {
-                        sources.insert(name, text);
-                    }
-                    Ok(Err(_)) => scanned.findings.push(unreadable(name, "not UTF-8".into())),
-                    Err(err) => scanned.findings.push(unreadable(name, err.to_string())),
-                }
-            } else {
-                let what = if meta.file_type().is_symlink() {
-                    "a symbolic link"
-                } else {
-                    "not a regular file"
-                };
-                scanned.findings.push(unreadable(name, what.into()));
+            Ok(text) => {
+                sources.insert(name, text);
             }
+            Err(_) => scanned.findings.push(unreadable(name, "not UTF-8".into())),
         }
     }
     let parsed: Vec<(String, syn::File)> = sources
@@ -281,6 +327,127 @@ fn scan_sources(kata: &str, dir: &Path) -> Scanned {
         scanner.visit_file(file);
     }
     scanned
+}
+
+/// How deep brackets (`(`, `[`, `{`) nest in Rust source, as Rust's lexer sees them: comments,
+/// strings and character literals hold none. Closing brackets never take it below zero. A first
+/// line that may be a shebang (which the parser drops) is counted both ways, and the deeper
+/// count kept, so a quote in it cannot hide the nesting after it.
+fn bracket_nesting(text: &str) -> usize {
+    let chars: Vec<char> = text.chars().collect();
+    let deepest = nesting_of(&chars);
+    if text.starts_with("#!") {
+        let rest = chars.iter().position(|&c| c == '\n').unwrap_or(chars.len());
+        return deepest.max(nesting_of(&chars[rest..]));
+    }
+    deepest
+}
+
+fn nesting_of(chars: &[char]) -> usize {
+    let at = |i: usize| chars.get(i).copied();
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while let Some(c) = at(i) {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                i += 1;
+            }
+            ')' | ']' | '}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            '/' if at(i + 1) == Some('/') => {
+                while at(i).is_some_and(|c| c != '\n') {
+                    i += 1;
+                }
+            }
+            '/' if at(i + 1) == Some('*') => {
+                // Block comments nest.
+                let mut level = 0usize;
+                while at(i).is_some() {
+                    if at(i) == Some('/') && at(i + 1) == Some('*') {
+                        level += 1;
+                        i += 2;
+                    } else if at(i) == Some('*') && at(i + 1) == Some('/') {
+                        level -= 1;
+                        i += 2;
+                        if level == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            '"' => i = after_string(chars, i + 1),
+            '\'' => i = after_quote(chars, i),
+            c if c.is_alphanumeric() || c == '_' => {
+                let start = i;
+                while at(i).is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                let hashes = chars[i..].iter().take_while(|&&c| c == '#').count();
+                match word.as_str() {
+                    "r" | "br" | "cr" if at(i + hashes) == Some('"') => {
+                        i = after_raw_string(chars, i + hashes + 1, hashes);
+                    }
+                    "b" | "c" if at(i) == Some('"') => i = after_string(chars, i + 1),
+                    "b" if at(i) == Some('\'') => i = after_quote(chars, i),
+                    _ => {}
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    deepest
+}
+
+/// Past the closing quote of a string whose contents start at `i`.
+fn after_string(chars: &[char], mut i: usize) -> usize {
+    while let Some(&c) = chars.get(i) {
+        match c {
+            '\\' => i += 2,
+            '"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    i
+}
+
+/// Past a raw string whose contents start at `i` and which ends with a quote and `hashes` `#`.
+fn after_raw_string(chars: &[char], mut i: usize, hashes: usize) -> usize {
+    while i < chars.len() {
+        if chars[i] == '"'
+            && chars[i + 1..]
+                .iter()
+                .take(hashes)
+                .filter(|&&c| c == '#')
+                .count()
+                == hashes
+        {
+            return i + 1 + hashes;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Past a character literal (`'x'`, `'\''`, `'\u{1F600}'`) starting at the quote at `i`, or
+/// past the quote alone when it starts a lifetime or a label (`'a`).
+fn after_quote(chars: &[char], i: usize) -> usize {
+    match (chars.get(i + 1), chars.get(i + 2)) {
+        (Some('\\'), _) => {
+            let mut j = i + 3;
+            while chars.get(j).is_some_and(|&c| c != '\'') {
+                j += 1;
+            }
+            j + 1
+        }
+        (Some(_), Some('\'')) => i + 3,
+        _ => i + 1,
+    }
 }
 
 /// Paths whose use is a finding, most specific first: a path is flagged by the first rule it
@@ -846,6 +1013,29 @@ mod tests {
             BTreeSet::from([Concern::RawOutput])
         );
         assert!(concerns("use std::sync::*; use tokio::sync::mpsc;").is_empty());
+    }
+
+    #[test]
+    fn nesting_counts_brackets_as_the_lexer_sees_them() {
+        assert_eq!(bracket_nesting("fn f() { g([1, (2)]) }"), 4);
+        let hidden = r##"
+            // ((((( in a comment
+            /* ((( /* nested ((( */ ((( */
+            const S: &str = "(((\"(((";
+            const R: &str = r#"((("((("#;
+            const C: char = '('; const Q: char = '\''; const B: u8 = b'[';
+            fn f<'a>(x: &'a str) -> &'a str { x }
+        "##;
+        assert_eq!(bracket_nesting(hidden), 1);
+        let deep = format!(
+            "fn f() -> u32 {{ {}1{} }}",
+            "(".repeat(300),
+            ")".repeat(300)
+        );
+        assert_eq!(bracket_nesting(&deep), 301);
+        // A quote in what may be a shebang line hides nothing.
+        let shebang = format!("#!/bin/\"\n{deep}\n// \"");
+        assert_eq!(bracket_nesting(&shebang), 301);
     }
 
     #[test]

@@ -8,10 +8,12 @@ use super::tree::{GradedKata, Grounds, StudentTree};
 use crate::cargo::{self, BuildSettings};
 use crate::commands::until_interrupted;
 use crate::confine::Policy;
-use crate::events::{CrateReport, Outcome, Reporter};
+use crate::events::{CrateReport, Outcome, Reporter, TestStatus};
+use crate::kata::Kata;
 use crate::process::reaper;
 use crate::runner::{self, Check, Confinement, Options};
 use anyhow::{Context, Result};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -33,12 +35,16 @@ pub struct StudentRun {
     pub problems: Vec<String>,
 }
 
-/// Builds the handout (once per change of the katas: its build output stays between runs).
+/// Builds the handout (once per change of the katas: its build output stays between runs), and
+/// runs the tests of each kata with hidden tests on it. Returns, for each kata, the tests that
+/// passed on the handout: a hidden test among them only guards against regressions, as a
+/// released test that passes untouched does (`kata.toml` records those; nothing records the
+/// hidden ones but this run).
 pub fn build_handout(
     grounds: &Grounds,
     katas: &[GradedKata],
     reporter: &mut dyn Reporter,
-) -> Result<()> {
+) -> Result<Vec<BTreeSet<String>>> {
     let handout = grounds.lay_out_handout(katas)?;
     let packages: Vec<&str> = handout.crates.iter().map(|c| c.package.as_str()).collect();
     let env = cargo_env(&handout);
@@ -63,7 +69,61 @@ pub fn build_handout(
             build.cargo_errors
         );
     }
-    Ok(())
+    let mut passing = vec![BTreeSet::new(); katas.len()];
+    // The handout is the instructor's code and tests: run as it was built, unconfined. Its
+    // katas are built with rustc alone, as above, whatever lints they have: the run then reuses
+    // that build instead of compiling them again under clippy.
+    let plain: Vec<(usize, Kata)> = handout
+        .crates
+        .iter()
+        .filter(|c| katas[c.kata].has_hidden_tests())
+        .map(|c| {
+            let mut kata = katas[c.kata].kata.clone();
+            kata.meta.clippy_lints.clear();
+            (c.kata, kata)
+        })
+        .collect();
+    if plain.is_empty() {
+        return Ok(passing);
+    }
+    let checks: Vec<Check> = plain
+        .iter()
+        .map(|(index, kata)| {
+            let krate = handout
+                .crates
+                .iter()
+                .find(|c| c.kata == *index)
+                .expect("a crate per kata");
+            Check {
+                kata,
+                package: krate.package.clone(),
+                dir: krate.dir.clone(),
+                group: None,
+            }
+        })
+        .collect();
+    let options = Options {
+        target_dir: Some(handout.target.clone()),
+        cargo_env: env.clone(),
+        reap_orphans: true,
+        ..Options::new(false)
+    };
+    let reports = until_interrupted(runner::check(
+        &handout.root,
+        &checks,
+        &options,
+        &mut crate::events::Silent,
+    ))?;
+    for ((index, _), report) in plain.iter().zip(reports) {
+        passing[*index] = report
+            .tests
+            .into_iter()
+            .filter(|t| t.status == TestStatus::Passed)
+            .map(|t| t.name)
+            .collect();
+    }
+    reaper::kill_orphans();
+    Ok(passing)
 }
 
 /// Builds and tests one student's submission: the katas whose sources are `known` from an
@@ -185,10 +245,7 @@ fn build_policy(grounds: &Grounds, tree: &StudentTree) -> Policy {
     policy.run.push(rustup_home);
     policy.run.push(cargo_home.join("bin"));
     if let Ok(cargo) = cargo::program() {
-        // A toolchain that is not rustup's: the folder cargo is in, and its neighbours.
-        if let Some(toolchain) = cargo.parent().and_then(Path::parent) {
-            policy.run.push(toolchain.to_path_buf());
-        }
+        policy.run.extend(toolchain_grants(&cargo, &cargo_home));
     }
     // The registry and git caches, never the credentials beside them.
     policy.read.push(cargo_home.join("registry"));
@@ -206,6 +263,22 @@ fn build_policy(grounds: &Grounds, tree: &StudentTree) -> Policy {
     policy.write.push(tree.target.clone());
     policy.write.push(tree.tmp.clone());
     policy
+}
+
+/// What a build may run of the toolchain `cargo` belongs to, beyond rustup's: the folder above
+/// the one cargo is in (`/opt/rust` for `/opt/rust/bin/cargo`), with its neighbours. Never when
+/// that folder holds CARGO_HOME: rustup's proxy is `$CARGO_HOME/bin/cargo`, whose folder above is
+/// CARGO_HOME itself, `credentials.toml` and all; then only its `bin/` and `lib/` are granted.
+fn toolchain_grants(cargo: &Path, cargo_home: &Path) -> Vec<PathBuf> {
+    let Some(toolchain) = cargo.parent().and_then(Path::parent) else {
+        return Vec::new();
+    };
+    let real = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if real(cargo_home).starts_with(real(toolchain)) {
+        vec![toolchain.join("bin"), toolchain.join("lib")]
+    } else {
+        vec![toolchain.to_path_buf()]
+    }
 }
 
 /// A test may write only the student's temporary folder; each test process adds its own crate
@@ -235,4 +308,24 @@ fn rustup_home() -> PathBuf {
 /// Whether grading can confine students' code here; the error says why not.
 pub fn confinement_available() -> Result<()> {
     crate::confine::check_available().context("students' code cannot be confined on this machine")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::toolchain_grants;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn cargo_home_is_never_granted_whole() {
+        let home = Path::new("/home/ada/.cargo");
+        // rustup's proxy: CARGO_HOME's bin/, never CARGO_HOME and its credentials.
+        let grants = toolchain_grants(&home.join("bin/cargo"), home);
+        assert_eq!(grants, [home.join("bin"), home.join("lib")]);
+        // A cargo in ~/bin: not the whole home either.
+        let grants = toolchain_grants(Path::new("/home/ada/bin/cargo"), home);
+        assert!(!grants.iter().any(|g| home.starts_with(g)), "{grants:?}");
+        // A toolchain of its own elsewhere is granted whole.
+        let grants = toolchain_grants(Path::new("/opt/rust/bin/cargo"), home);
+        assert_eq!(grants, [PathBuf::from("/opt/rust")]);
+    }
 }

@@ -8,8 +8,8 @@
 //! katas a student left as released count for nothing.
 
 use super::class::Submission;
+use super::tree;
 use crate::kata::Kata;
-use crate::snapshots::walk;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::Path;
@@ -66,14 +66,19 @@ pub fn similar_pairs(
     pairs
 }
 
+/// The Rust files of a folder, read as the grading tree reads them (same reader, same limits);
+/// nothing for a folder the tree refuses.
 fn source_text(src: &Path) -> String {
-    walk(src)
+    tree::read_sources(src)
+        .map(|sources| {
+            sources
+                .rust
+                .values()
+                .map(|bytes| String::from_utf8_lossy(bytes))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
         .unwrap_or_default()
-        .iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "rs"))
-        .filter_map(|f| std::fs::read_to_string(f).ok())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn shingles(text: &str) -> HashSet<u64> {

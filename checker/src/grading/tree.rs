@@ -13,20 +13,24 @@
 //!   the compiled dependencies (cargo finds them fresh and compiles only the student's crates),
 //!   and deleted once the student's tests have run.
 
-use super::class::Submission;
+use super::class::{KataFolder, Submission};
 use crate::commands::offline;
 use crate::kata::Kata;
 use crate::scratch;
 use crate::snapshots::walk;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// The largest student source file taken, and the most a student's `src/` of one kata may hold.
+/// The limits of every reading of a folder of sources (the grading tree, the review, the
+/// similarity report): the largest Rust file taken, the most Rust a folder may hold, the most
+/// files of any kind, and the deepest folder.
 const MAX_FILE_BYTES: u64 = 512 * 1024;
 const MAX_KATA_BYTES: u64 = 2 * 1024 * 1024;
+const MAX_FILES: usize = 500;
 /// Deeper than any honest `src/` goes.
 const MAX_DEPTH: usize = 8;
 
@@ -42,6 +46,12 @@ struct HiddenPoints {
 pub struct GradedKata {
     pub kata: Kata,
     hidden_files: Vec<PathBuf>,
+}
+
+impl GradedKata {
+    pub fn has_hidden_tests(&self) -> bool {
+        !self.hidden_files.is_empty()
+    }
 }
 
 /// Adds the hidden tests found under `hidden` (if any) to each kata.
@@ -202,12 +212,17 @@ impl Grounds {
         let mut crates = Vec::new();
         let mut problems = Vec::new();
         for (index, graded) in katas.iter().enumerate() {
-            let Some(src) = submission.kata_sources(&graded.kata) else {
-                continue;
-            };
             let kata = &graded.kata.name;
-            let sources = match student_sources(&src) {
-                Ok(sources) => sources,
+            let src = match submission.kata_folder(&graded.kata) {
+                KataFolder::Missing => continue,
+                KataFolder::Refused(why) => {
+                    problems.push(format!("{kata}: {why}"));
+                    continue;
+                }
+                KataFolder::Sources(src) => src,
+            };
+            let sources = match read_sources(&src) {
+                Ok(sources) => sources.rust,
                 Err(why) => {
                     problems.push(format!("{kata}: {why}"));
                     continue;
@@ -334,76 +349,113 @@ fn add_hidden_tests(graded: &GradedKata, files: &mut BTreeMap<PathBuf, Vec<u8>>)
     Ok(())
 }
 
-/// The student's Rust sources under `src`, by path relative to it: regular files only, each and
-/// all of them within the size limits. A symlink (to a solution, to /etc/passwd), a device, a
-/// file too large or a tree too deep is refused, with the reason.
-pub fn student_sources(src: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>, String> {
-    let mut files = BTreeMap::new();
-    let mut total = 0u64;
-    let kind = fs::symlink_metadata(src).map_err(|e| format!("cannot read src/: {e}"))?;
-    if kind.file_type().is_symlink() {
-        return Err("src/ is a symbolic link: refused".into());
-    }
-    collect_sources(src, src, 0, &mut files, &mut total)?;
-    Ok(files)
+/// A folder of sources, read within the limits.
+#[derive(Debug, Default)]
+pub struct Sources {
+    /// The Rust files, by path relative to the folder, with their contents.
+    pub rust: BTreeMap<PathBuf, Vec<u8>>,
+    /// Every other regular file, by path relative to the folder: listed, never read.
+    pub other: BTreeSet<PathBuf>,
 }
 
-fn collect_sources(
-    root: &Path,
-    dir: &Path,
-    depth: usize,
-    files: &mut BTreeMap<PathBuf, Vec<u8>>,
-    total: &mut u64,
-) -> Result<(), String> {
-    let shown = |path: &Path| format!("src/{}", path.strip_prefix(root).unwrap_or(path).display());
-    if depth > MAX_DEPTH {
-        return Err(format!("{} is nested too deeply: refused", shown(dir)));
+/// The one reader of a folder of sources (a student's `src/`, and whatever the review compares it
+/// with): regular files only, each and all of them within the limits. A symlink (to a solution,
+/// to /etc/passwd), a device, a file too large, too many files or a tree too deep is refused,
+/// with the reason, and nothing of the folder is taken.
+pub fn read_sources(dir: &Path) -> Result<Sources, String> {
+    let top = dir
+        .file_name()
+        .map_or("src".into(), |n| n.to_string_lossy().into_owned());
+    let kind = fs::symlink_metadata(dir).map_err(|e| format!("cannot read {top}/: {e}"))?;
+    if kind.file_type().is_symlink() {
+        return Err(format!("{top}/ is a symbolic link: refused"));
     }
-    let entries = fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", shown(dir)))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("cannot read {}: {e}", shown(dir)))?;
-        let path = entry.path();
-        // The entry itself, never what a link points to.
-        let kind = entry
-            .file_type()
-            .map_err(|e| format!("cannot read {}: {e}", shown(&path)))?;
-        if kind.is_symlink() {
-            return Err(format!("{} is a symbolic link: refused", shown(&path)));
-        }
-        if kind.is_dir() {
-            collect_sources(root, &path, depth + 1, files, total)?;
-            continue;
-        }
-        if !kind.is_file() {
-            return Err(format!(
-                "{} is not a regular file (a device, a pipe or a socket): refused",
-                shown(&path)
-            ));
-        }
-        if path.extension().is_none_or(|e| e != "rs") {
-            continue;
-        }
-        let size = entry
-            .metadata()
-            .map_err(|e| format!("cannot read {}: {e}", shown(&path)))?
-            .len();
-        *total += size;
-        if size > MAX_FILE_BYTES || *total > MAX_KATA_BYTES {
-            return Err(format!(
-                "{} makes the sources larger than grading takes ({} KiB a file, {} KiB in all): refused",
-                shown(&path),
-                MAX_FILE_BYTES / 1024,
-                MAX_KATA_BYTES / 1024
-            ));
-        }
-        let bytes = fs::read(&path).map_err(|e| format!("cannot read {}: {e}", shown(&path)))?;
-        let relative = path
-            .strip_prefix(root)
-            .expect("walked inside")
-            .to_path_buf();
-        files.insert(relative, bytes);
+    let mut reading = Reading {
+        root: dir,
+        top: &top,
+        sources: Sources::default(),
+        total: 0,
+    };
+    reading.folder(dir, 0)?;
+    Ok(reading.sources)
+}
+
+struct Reading<'a> {
+    root: &'a Path,
+    top: &'a str,
+    sources: Sources,
+    /// Bytes of Rust read so far.
+    total: u64,
+}
+
+impl Reading<'_> {
+    fn shown(&self, path: &Path) -> String {
+        let relative = path.strip_prefix(self.root).unwrap_or(path);
+        format!("{}/{}", self.top, relative.display())
     }
-    Ok(())
+
+    fn folder(&mut self, dir: &Path, depth: usize) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err(format!("{} is nested too deeply: refused", self.shown(dir)));
+        }
+        let entries =
+            fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", self.shown(dir)))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("cannot read {}: {e}", self.shown(dir)))?;
+            let path = entry.path();
+            // The entry itself, never what a link points to.
+            let kind = entry
+                .file_type()
+                .map_err(|e| format!("cannot read {}: {e}", self.shown(&path)))?;
+            if kind.is_symlink() {
+                return Err(format!("{} is a symbolic link: refused", self.shown(&path)));
+            }
+            if kind.is_dir() {
+                self.folder(&path, depth + 1)?;
+                continue;
+            }
+            if !kind.is_file() {
+                return Err(format!(
+                    "{} is not a regular file (a device, a pipe or a socket): refused",
+                    self.shown(&path)
+                ));
+            }
+            if self.sources.rust.len() + self.sources.other.len() >= MAX_FILES {
+                return Err(format!(
+                    "{} makes more than {MAX_FILES} files: refused",
+                    self.shown(&path)
+                ));
+            }
+            let relative = path
+                .strip_prefix(self.root)
+                .expect("walked inside")
+                .to_path_buf();
+            if path.extension().is_none_or(|e| e != "rs") {
+                self.sources.other.insert(relative);
+                continue;
+            }
+            let size = entry
+                .metadata()
+                .map_err(|e| format!("cannot read {}: {e}", self.shown(&path)))?
+                .len();
+            self.total += size;
+            if size > MAX_FILE_BYTES || self.total > MAX_KATA_BYTES {
+                return Err(format!(
+                    "{} makes the sources larger than grading takes ({} KiB a file, {} KiB in all): refused",
+                    self.shown(&path),
+                    MAX_FILE_BYTES / 1024,
+                    MAX_KATA_BYTES / 1024
+                ));
+            }
+            // Never more than the size just checked, should the file grow meanwhile.
+            let mut bytes = Vec::new();
+            fs::File::open(&path)
+                .and_then(|file| file.take(size).read_to_end(&mut bytes))
+                .map_err(|e| format!("cannot read {}: {e}", self.shown(&path)))?;
+            self.sources.rust.insert(relative, bytes);
+        }
+        Ok(())
+    }
 }
 
 /// Hard links of every file under `from` at the same places under `to`; copies where the two are
