@@ -236,13 +236,10 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
         let review = student(&results, name)["review"].to_string();
         assert!(review.contains("unreadable"), "{name}: {review}");
     }
-    let review = student(&results, "nested-refs")["review"].to_string();
-    assert!(review.contains("could not read these sources"), "{review}");
-    let review = student(&results, "nested")["review"].to_string();
-    assert!(
-        review.contains("src/deep.rs") && review.contains("nested more than 256 deep"),
-        "{review}"
-    );
+    for name in ["nested", "nested-refs"] {
+        let review = student(&results, name)["review"].to_string();
+        assert!(review.contains("could not read these sources"), "{review}");
+    }
 
     // Forged passes: whatever they scored, no point is unflagged.
     for forger in ["forger", "careful-forger"] {

@@ -10,11 +10,14 @@
 //! macro of one's own does not hide it.
 
 use super::tree;
+use crate::commands::until_interrupted;
 use crate::kata::Kata;
+use crate::process;
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::time::Duration;
 use syn::visit::{self, Visit};
 
 /// What a finding is about.
@@ -110,10 +113,6 @@ pub struct Baseline {
     allowed: BTreeSet<Concern>,
 }
 
-/// Brackets nested deeper than this are refused before the parser sees them: syn recurses once
-/// per level, and a file of `((((...))))` would overflow the stack and end the whole grading run.
-const DEEPEST_NESTING: usize = 256;
-
 impl Baseline {
     pub fn of(kata: &Kata) -> Baseline {
         let handout_dir = kata.exercise_dir.join("src");
@@ -196,6 +195,9 @@ pub const REVIEW_CHILD: &str = "__kata-review-sources";
 /// `!!!!..x` and the like nest without brackets, and a few thousand levels overflow its stack);
 /// a child that dies of it costs one unreadable finding, never the grading run.
 fn scan_sources(kata: &str, dir: &Path) -> Scanned {
+    const REVIEW_TIME_LIMIT: Duration = Duration::from_secs(60);
+    // The findings of at most 2 MiB of sources, as JSON.
+    const REVIEW_OUTPUT_CAP: usize = 16 * 1024 * 1024;
     if cfg!(test) {
         // A unit test's binary is not the grader.
         return scan_in_process(kata, dir);
@@ -205,17 +207,16 @@ fn scan_sources(kata: &str, dir: &Path) -> Scanned {
     } else {
         std::env::current_exe().unwrap_or_default()
     };
-    let output = std::process::Command::new(exe)
-        .arg(REVIEW_CHILD)
-        .arg(kata)
-        .arg(dir)
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output();
-    let scanned = output
+    let mut child = tokio::process::Command::new(exe);
+    child.arg(REVIEW_CHILD).arg(kata).arg(dir);
+    // Like any process the checker starts: a time limit, an output cap, nothing left behind.
+    let finished = until_interrupted(async {
+        Ok(process::run(child, REVIEW_TIME_LIMIT, REVIEW_OUTPUT_CAP).await?)
+    });
+    let scanned = finished
         .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| serde_json::from_slice::<Scanned>(&o.stdout).ok());
+        .filter(|f| !f.timed_out && f.status.is_some_and(|s| s.success()))
+        .and_then(|f| serde_json::from_str::<Scanned>(&f.stdout).ok());
     scanned.unwrap_or_else(|| {
         let top = dir
             .file_name()
@@ -228,7 +229,7 @@ fn scan_sources(kata: &str, dir: &Path) -> Scanned {
                 line: 0,
                 concern: Concern::Unreadable,
                 detail: "the review's parser could not read these sources (nested too deeply for \
-                         it, say): nothing in them was checked"
+                         it, say, or too slow): nothing in them was checked"
                     .into(),
             }],
         }
@@ -288,10 +289,6 @@ fn scan_in_process(kata: &str, dir: &Path) -> Scanned {
         let name = shown(&relative);
         scanned.files.insert(name.clone());
         match String::from_utf8(bytes) {
-            Ok(text) if bracket_nesting(&text) > DEEPEST_NESTING => {
-                let why = format!("brackets nested more than {DEEPEST_NESTING} deep: not parsed");
-                scanned.findings.push(unreadable(name, why));
-            }
             Ok(text) => {
                 sources.insert(name, text);
             }
@@ -327,127 +324,6 @@ fn scan_in_process(kata: &str, dir: &Path) -> Scanned {
         scanner.visit_file(file);
     }
     scanned
-}
-
-/// How deep brackets (`(`, `[`, `{`) nest in Rust source, as Rust's lexer sees them: comments,
-/// strings and character literals hold none. Closing brackets never take it below zero. A first
-/// line that may be a shebang (which the parser drops) is counted both ways, and the deeper
-/// count kept, so a quote in it cannot hide the nesting after it.
-fn bracket_nesting(text: &str) -> usize {
-    let chars: Vec<char> = text.chars().collect();
-    let deepest = nesting_of(&chars);
-    if text.starts_with("#!") {
-        let rest = chars.iter().position(|&c| c == '\n').unwrap_or(chars.len());
-        return deepest.max(nesting_of(&chars[rest..]));
-    }
-    deepest
-}
-
-fn nesting_of(chars: &[char]) -> usize {
-    let at = |i: usize| chars.get(i).copied();
-    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
-    while let Some(c) = at(i) {
-        match c {
-            '(' | '[' | '{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-                i += 1;
-            }
-            ')' | ']' | '}' => {
-                depth = depth.saturating_sub(1);
-                i += 1;
-            }
-            '/' if at(i + 1) == Some('/') => {
-                while at(i).is_some_and(|c| c != '\n') {
-                    i += 1;
-                }
-            }
-            '/' if at(i + 1) == Some('*') => {
-                // Block comments nest.
-                let mut level = 0usize;
-                while at(i).is_some() {
-                    if at(i) == Some('/') && at(i + 1) == Some('*') {
-                        level += 1;
-                        i += 2;
-                    } else if at(i) == Some('*') && at(i + 1) == Some('/') {
-                        level -= 1;
-                        i += 2;
-                        if level == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            '"' => i = after_string(chars, i + 1),
-            '\'' => i = after_quote(chars, i),
-            c if c.is_alphanumeric() || c == '_' => {
-                let start = i;
-                while at(i).is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    i += 1;
-                }
-                let word: String = chars[start..i].iter().collect();
-                let hashes = chars[i..].iter().take_while(|&&c| c == '#').count();
-                match word.as_str() {
-                    "r" | "br" | "cr" if at(i + hashes) == Some('"') => {
-                        i = after_raw_string(chars, i + hashes + 1, hashes);
-                    }
-                    "b" | "c" if at(i) == Some('"') => i = after_string(chars, i + 1),
-                    "b" if at(i) == Some('\'') => i = after_quote(chars, i),
-                    _ => {}
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    deepest
-}
-
-/// Past the closing quote of a string whose contents start at `i`.
-fn after_string(chars: &[char], mut i: usize) -> usize {
-    while let Some(&c) = chars.get(i) {
-        match c {
-            '\\' => i += 2,
-            '"' => return i + 1,
-            _ => i += 1,
-        }
-    }
-    i
-}
-
-/// Past a raw string whose contents start at `i` and which ends with a quote and `hashes` `#`.
-fn after_raw_string(chars: &[char], mut i: usize, hashes: usize) -> usize {
-    while i < chars.len() {
-        if chars[i] == '"'
-            && chars[i + 1..]
-                .iter()
-                .take(hashes)
-                .filter(|&&c| c == '#')
-                .count()
-                == hashes
-        {
-            return i + 1 + hashes;
-        }
-        i += 1;
-    }
-    i
-}
-
-/// Past a character literal (`'x'`, `'\''`, `'\u{1F600}'`) starting at the quote at `i`, or
-/// past the quote alone when it starts a lifetime or a label (`'a`).
-fn after_quote(chars: &[char], i: usize) -> usize {
-    match (chars.get(i + 1), chars.get(i + 2)) {
-        (Some('\\'), _) => {
-            let mut j = i + 3;
-            while chars.get(j).is_some_and(|&c| c != '\'') {
-                j += 1;
-            }
-            j + 1
-        }
-        (Some(_), Some('\'')) => i + 3,
-        _ => i + 1,
-    }
 }
 
 /// Paths whose use is a finding, most specific first: a path is flagged by the first rule it
@@ -1013,29 +889,6 @@ mod tests {
             BTreeSet::from([Concern::RawOutput])
         );
         assert!(concerns("use std::sync::*; use tokio::sync::mpsc;").is_empty());
-    }
-
-    #[test]
-    fn nesting_counts_brackets_as_the_lexer_sees_them() {
-        assert_eq!(bracket_nesting("fn f() { g([1, (2)]) }"), 4);
-        let hidden = r##"
-            // ((((( in a comment
-            /* ((( /* nested ((( */ ((( */
-            const S: &str = "(((\"(((";
-            const R: &str = r#"((("((("#;
-            const C: char = '('; const Q: char = '\''; const B: u8 = b'[';
-            fn f<'a>(x: &'a str) -> &'a str { x }
-        "##;
-        assert_eq!(bracket_nesting(hidden), 1);
-        let deep = format!(
-            "fn f() -> u32 {{ {}1{} }}",
-            "(".repeat(300),
-            ")".repeat(300)
-        );
-        assert_eq!(bracket_nesting(&deep), 301);
-        // A quote in what may be a shebang line hides nothing.
-        let shebang = format!("#!/bin/\"\n{deep}\n// \"");
-        assert_eq!(bracket_nesting(&shebang), 301);
     }
 
     #[test]
