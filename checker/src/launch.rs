@@ -2,9 +2,10 @@
 //! or a student's build while grading.
 //!
 //! The checker re-runs itself as `checker __launch [--memory BYTES] [POLICY] -- PROGRAM ARGS...`:
-//! that process arranges to die with the checker, lowers its own limits, confines itself (see
-//! confine), and then replaces itself with the program, which keeps all of it. A fresh exec of
-//! ourselves needs no unsafe `pre_exec`.
+//! that process arranges to die with the checker, lowers its own limits, and then replaces
+//! itself with the program, which keeps all of it. A confined program (see confine) goes through
+//! namespaces of its own first, and runs under a second launcher, its PID namespace's first
+//! process. A fresh exec of ourselves needs no unsafe `pre_exec`.
 
 use crate::confine::{self, Policy};
 use anyhow::{bail, Context, Result};
@@ -133,9 +134,9 @@ fn launch(args: Vec<OsString>) -> Result<ExitCode> {
     run_first_process(&policy, &program, &rest)
 }
 
-/// Runs the program as the first process of the new PID namespace, through a second launcher
-/// that confines its files and becomes it, and ends as it ended. When the first process of a PID
-/// namespace ends, the kernel kills every other process in it, so nothing the code started
+/// Runs the program in the new PID namespace and ends as it ended. A second launcher is the
+/// namespace's first process: it confines its files and runs the program as its child. When it
+/// ends, the kernel kills every other process in the namespace, so nothing the code started
 /// outlives it; and from inside, no process outside can even be named, let alone signalled.
 fn run_first_process(policy: &Policy, program: &OsString, args: &[OsString]) -> Result<ExitCode> {
     let status = std::process::Command::new("/proc/self/exe")
