@@ -2,10 +2,10 @@
 //! they name every learner and hold the instructor's key, and known by identity so that a file
 //! deleted or replaced under the room is noticed.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::path::Path;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
 
 /// Which file a path named when it was opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,13 +74,35 @@ pub fn create_private(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// As `create_private`, but an empty file already there is fine.
-pub fn create_private_dir_and_file(path: &Path) -> Result<()> {
+/// Creates a new empty file readable by its owner only: at `path`, or, when a file is there
+/// already, at `path-2`, `path-3` and so on. Never opens a file that exists, so nothing already
+/// there is overwritten. Returns the path it created.
+pub fn create_private_fresh(path: &Path) -> Result<PathBuf> {
     create_dir(path)?;
-    private_options()
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    make_private(path)
+    for n in 1..=1000u32 {
+        let candidate = if n == 1 {
+            path.to_path_buf()
+        } else {
+            let mut name = path.as_os_str().to_owned();
+            name.push(format!("-{n}"));
+            PathBuf::from(name)
+        };
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&candidate) {
+            Ok(_) => return Ok(candidate),
+            Err(err) if err.kind() == ErrorKind::AlreadyExists => continue,
+            Err(err) => {
+                return Err(err).with_context(|| format!("cannot create {}", candidate.display()))
+            }
+        }
+    }
+    bail!(
+        "cannot create {}: it and 999 numbered copies of it are there already",
+        path.display()
+    )
 }
 
 /// Takes away everyone else's access to an existing file.

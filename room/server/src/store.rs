@@ -149,6 +149,7 @@ impl Store {
             identity,
             health,
             rescued: false,
+            rescued_to: None,
         };
         let writer = std::thread::Builder::new()
             .name("room-store".into())
@@ -323,6 +324,8 @@ struct Writer {
     health: watch::Sender<Storage>,
     /// Whether a copy of a vanished database was attempted already.
     rescued: bool,
+    /// Where that copy is, once it is whole.
+    rescued_to: Option<PathBuf>,
 }
 
 impl Writer {
@@ -425,38 +428,52 @@ impl Writer {
         PathBuf::from(name)
     }
 
-    /// Copies the room, from the file still open, next to where its database was.
+    /// Copies the room, from the file still open, next to where its database was: into a new
+    /// file, never over an earlier copy (one from an earlier incident may be all that is left of
+    /// that room). A copy that fails half-way is deleted, so no file passes for a copy.
     fn rescue(&mut self) {
         let Some(conn) = self.conn.as_ref() else {
             return;
         };
-        let target = self.rescue_path();
-        let copied = files::create_private_dir_and_file(&target)
-            .map_err(|e| format!("{e:#}"))
-            .and_then(|()| {
-                conn.execute("VACUUM INTO ?1", [target.to_string_lossy()])
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            });
-        if let Err(err) = copied {
-            eprintln!(
-                "room: could not copy the room to {}: {err}",
-                target.display()
-            );
+        let wanted = self.rescue_path();
+        let target = match files::create_private_fresh(&wanted) {
+            Ok(target) => target,
+            Err(err) => {
+                eprintln!(
+                    "room: could not copy the room to {}: {err:#}",
+                    wanted.display()
+                );
+                return;
+            }
+        };
+        match conn.execute("VACUUM INTO ?1", [target.to_string_lossy()]) {
+            Ok(_) => self.rescued_to = Some(target),
+            Err(err) => {
+                eprintln!(
+                    "room: could not copy the room to {}: {err}",
+                    target.display()
+                );
+                if let Err(err) = std::fs::remove_file(&target) {
+                    eprintln!(
+                        "room: could not delete the unfinished copy {}: {err}",
+                        target.display()
+                    );
+                }
+            }
         }
     }
 
     fn gone_message(&self) -> WriteError {
-        let rescue = self.rescue_path();
-        let copy = if rescue.is_file() {
-            format!(
+        let copy = match &self.rescued_to {
+            Some(rescue) => format!(
                 "the room as it was is copied to {}: stop serve, move that file to {} and start \
                  serve again",
                 rescue.display(),
                 self.path.display()
-            )
-        } else {
-            "no copy could be made; stop serve and start it again with --new-room".to_string()
+            ),
+            None => {
+                "no copy could be made; stop serve and start it again with --new-room".to_string()
+            }
         };
         format!(
             "the room's database {} was deleted or replaced while the room was open, so nothing \

@@ -254,6 +254,80 @@ fn a_deleted_database_is_reported_refuses_changes_and_leaves_a_copy_to_restart_f
     assert_eq!(room["learners"].as_array().unwrap().len(), 1, "{room}");
 }
 
+#[test]
+fn a_copy_never_overwrites_an_earlier_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("room.db");
+    // What an earlier incident left, not moved back yet: perhaps all that is left of that room.
+    let earlier = dir.path().join("room.db.rescued");
+    std::fs::write(&earlier, "an earlier room's copy").unwrap();
+    let server = Server::start(&db, &[]);
+    server.join("Ada");
+
+    for file in ["room.db", "room.db-wal", "room.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(file));
+    }
+    let bob = server.post(
+        "/api/join",
+        None,
+        &json!({"room_code": CODE, "name": "Bob"}),
+    );
+    assert_eq!(bob.status, 500, "{}", bob.body);
+    assert!(
+        std::fs::read(&earlier).unwrap() == b"an earlier room's copy",
+        "the earlier copy is left as it was"
+    );
+    let copy = dir.path().join("room.db.rescued-2");
+    assert!(
+        bob.body.contains(&copy.display().to_string()),
+        "the answer names the new copy: {}",
+        bob.body
+    );
+    drop(server);
+
+    std::fs::rename(&copy, &db).unwrap();
+    let server = Server::start(&db, &[]);
+    let room = server.room();
+    assert_eq!(room["learners"][0]["name"], "Ada", "{room}");
+}
+
+#[test]
+fn a_copy_that_could_not_be_made_is_deleted_and_never_named() {
+    let Some(disk) = SmallDisk::mount("2m") else {
+        return;
+    };
+    let db = disk.path().join("room.db");
+    let server = Server::start(&db, &[]);
+    server.join("Ada");
+
+    // The disk is full when the room's database is moved away: the copy cannot be written.
+    let _filler = disk.fill();
+    std::fs::rename(&db, disk.path().join("moved.db")).unwrap();
+    let bob = server.post(
+        "/api/join",
+        None,
+        &json!({"room_code": CODE, "name": "Bob"}),
+    );
+    assert_eq!(bob.status, 500, "{}", bob.body);
+    assert!(
+        bob.body.contains("no copy could be made") && !bob.body.contains("copied to"),
+        "only a copy that was made is named: {}",
+        bob.body
+    );
+    let problem = server.room()["storage"]["problem"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(problem.contains("no copy could be made"), "{problem}");
+    server.line_containing("could not copy the room");
+    let left: Vec<String> = std::fs::read_dir(disk.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("rescued"))
+        .collect();
+    assert!(left.is_empty(), "no half-made copy is left: {left:?}");
+}
+
 fn refused_start(db: &Path, extra: &[&str]) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     match Server::spawn(dir, db, "127.0.0.1:0", extra) {
