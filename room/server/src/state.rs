@@ -606,6 +606,11 @@ impl Room {
     }
 
     pub fn report(&self, token: &str, report: Report) -> Result<Pending<Ack>, Refusal> {
+        // Checked before anything else, the seq included: an invalid report is refused even
+        // when it is not newer than the saved one (it needs no state, so it takes no lock).
+        let seq = report.seq;
+        let room_code = report.room_code.clone();
+        let katas = self.valid_katas(report)?;
         let hash = secrets::token_hash(token);
         let state = self.state();
         let Some(&i) = state.by_token.get(&hash) else {
@@ -613,7 +618,7 @@ impl Room {
                 "unknown learner token: join the room first (`cargo kata join`)".into(),
             ));
         };
-        if !secrets::same_room_code(&report.room_code, &self.shared.code) {
+        if !secrets::same_room_code(&room_code, &self.shared.code) {
             return Err(Refusal::Forbidden(
                 "wrong room code: this report is for another room".into(),
             ));
@@ -621,15 +626,13 @@ impl Room {
         let stored = &state.learners[i].row;
         // Only what is saved counts here: a report whose write failed left the saved row as it
         // was, so its retry is newer and is written again.
-        if !is_newer(stored, report.seq) {
+        if !is_newer(stored, seq) {
             return Ok(Pending::Done(Ack {
                 seq: stored.seq,
                 pacing: state.pacing,
             }));
         }
         let learner = stored.learner.clone();
-        let seq = report.seq;
-        let katas = self.valid_katas(report)?;
         let updated_at = now_millis().max(1);
         let write = Write::Report {
             learner: learner.clone(),
