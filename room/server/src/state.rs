@@ -504,17 +504,15 @@ impl Room {
                 token,
                 pacing,
             };
-            if state.learners[i].row.name == name {
-                // Same learner, same name: nothing to save.
-                return Ok(Pending::Done(joined));
-            }
+            // Written even when it is the saved name: a rename before it may still be on its
+            // way to the disk, and the name asked for last must be the one that stays.
             state.reserved.insert(look.clone());
             let (room, undo_room, look_done, look_undo) =
                 (self.clone(), self.clone(), look.clone(), look);
             let new_name = name.clone();
             let (done, answer) = answer_when_saved(
                 move || {
-                    room.renamed(&learner, new_name, &look_done);
+                    room.renamed(&learner, new_name, &look_done)?;
                     Ok(joined)
                 },
                 move || {
@@ -591,18 +589,22 @@ impl Room {
         state.learners.push(learner);
     }
 
-    /// A rename has been saved.
-    fn renamed(&self, learner: &str, name: String, look: &str) {
+    /// A rename has been saved. A removal committed before it leaves nobody to rename (the
+    /// database changed no row): the learner's token is dead, so they hear to join again.
+    fn renamed(&self, learner: &str, name: String, look: &str) -> Result<(), Refusal> {
         let mut state = self.state();
         state.reserved.remove(look);
         let Some(&i) = state.by_id.get(learner) else {
-            return;
+            return Err(Refusal::Unauthorized(
+                "the instructor removed you from the room: join it again".into(),
+            ));
         };
         let old = names::look_alike_key(&state.learners[i].row.name);
         state.by_look.remove(&old);
         state.by_look.insert(look.to_string(), i);
         state.learners[i].row.name = name;
         self.publish(event("learner", &state.learners[i].row));
+        Ok(())
     }
 
     pub fn report(&self, token: &str, report: Report) -> Result<Pending<Ack>, Refusal> {
@@ -820,4 +822,128 @@ fn numbering(katas: &[KataColumn]) -> String {
     let first = katas.iter().map(|k| k.order).min().unwrap_or(0);
     let last = katas.iter().map(|k| k.order).max().unwrap_or(0);
     format!("{first} to {last}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use room_protocol::KataColumn;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// A new room in `db`, with three katas.
+    fn options(db: &Path) -> Options<'_> {
+        Options {
+            db,
+            katas: (1..=3)
+                .map(|order| KataColumn {
+                    name: format!("0{order}-k"),
+                    order,
+                    title: "k".into(),
+                })
+                .collect(),
+            new_room: true,
+            code: Some("test"),
+            unlock_through: None,
+            replace_pacing: false,
+            rotate_key: false,
+            max_learners: 10,
+            joins_per_minute: 0,
+        }
+    }
+
+    async fn open(options: Options<'_>) -> Room {
+        Room::open(options).await.unwrap().room
+    }
+
+    /// Holds the database's writer, as a slow disk would, until the returned sender sends or is
+    /// dropped: writes queued meanwhile are neither committed nor applied to memory before it.
+    fn hold_writer(room: &Room) -> std::sync::mpsc::Sender<()> {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let queued = room.shared.store.write(
+            Write::Pacing(room.pacing()),
+            Box::new(move |_| {
+                let _ = held.recv();
+            }),
+        );
+        assert!(queued, "the database is open");
+        release
+    }
+
+    fn request(name: &str, token: Option<&str>) -> JoinRequest {
+        JoinRequest {
+            room_code: "test".into(),
+            name: name.into(),
+            token: token.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_name_asked_for_last_stays_though_a_rename_before_it_was_still_being_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("room.db");
+        runtime().block_on(async {
+            let room = open(options(&db)).await;
+            let ada = room
+                .join(request("Ada", None))
+                .unwrap()
+                .committed()
+                .await
+                .unwrap();
+            let release = hold_writer(&room);
+            let to_bob = room.join(request("Bob", Some(&ada.token))).unwrap();
+            // Back to the saved name while the rename to Bob is still on its way to the disk.
+            let back = room.join(request("Ada", Some(&ada.token))).unwrap();
+            release.send(()).unwrap();
+            to_bob.committed().await.unwrap();
+            back.committed().await.unwrap();
+            let name = |room: &Room| room.room_view().learners[0].name.clone();
+            assert_eq!(name(&room), "Ada", "the last name asked for stays");
+            room.close().await;
+
+            let room = open(Options {
+                new_room: false,
+                ..options(&db)
+            })
+            .await;
+            assert_eq!(name(&room), "Ada", "and it is the one on disk");
+            room.close().await;
+        });
+    }
+
+    #[test]
+    fn a_rename_saved_after_the_learner_was_removed_is_refused_not_answered_with_a_dead_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("room.db");
+        runtime().block_on(async {
+            let room = open(options(&db)).await;
+            let ada = room
+                .join(request("Ada", None))
+                .unwrap()
+                .committed()
+                .await
+                .unwrap();
+            let release = hold_writer(&room);
+            let removal = room.remove_many(vec![ada.learner.clone()]).unwrap();
+            // Checked while the removal is still being saved: Ada is still in the room.
+            let rename = room.join(request("Ada L.", Some(&ada.token))).unwrap();
+            release.send(()).unwrap();
+            removal.committed().await.unwrap();
+            match rename.committed().await {
+                Err(Refusal::Unauthorized(message)) => {
+                    assert!(message.contains("join it again"), "{message}")
+                }
+                Err(other) => panic!("refused, but not as a removed learner: {other:?}"),
+                Ok(joined) => panic!("answered with a token that no longer works: {joined:?}"),
+            }
+            assert!(!room.is_learner(&ada.token));
+            assert!(room.room_view().learners.is_empty());
+            room.close().await;
+        });
+    }
 }
