@@ -7,12 +7,13 @@
 //! order), and the request is answered after that: a 200 means the change is on disk, and a
 //! change that failed to save leaves nothing behind, not in memory, not on the dashboard.
 
+use crate::files::Staged;
 use crate::gate::JoinGate;
 use crate::names;
 use crate::secrets::{self, TokenHash};
 use crate::store::{Done, Store, Write, WriteError};
 use crate::summary::Tally;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use axum::response::sse::Event;
 use room_protocol::{
     Ack, JoinInfo, JoinRequest, Joined, KataColumn, KataState, LearnerRow, Pacing, Removed,
@@ -155,6 +156,10 @@ pub struct Options<'a> {
     pub max_learners: usize,
     /// Joins per minute (and in a burst) from one address; 0 for no limit.
     pub joins_per_minute: u32,
+    /// Writes down a key made (or moved out of the database) at this start, where the
+    /// instructor can read it, before the room saves its hash; the room puts the staged file in
+    /// place once the hash is saved. None: there is no file to put in place.
+    pub keep_key: &'a dyn Fn(&str) -> Result<Option<Staged>>,
 }
 
 /// Where the pacing in force came from.
@@ -239,13 +244,50 @@ impl Room {
                 );
             }
         }
+        if let Some(code) = options.code {
+            secrets::check_room_code(code)?;
+        }
         let writes = &store;
         let save =
             move |write| async move { writes.commit(write).await.map_err(anyhow::Error::msg) };
 
+        // The key first: a new room whose key cannot be kept is left with nothing saved in it.
+        let (key, new_key) = match (loaded.instructor_key, loaded.legacy_key) {
+            (Some(hash), _) if !options.rotate_key => (hash, None),
+            // An older room kept the key itself: keep it working, but keep only its hash.
+            (None, Some(legacy)) if !options.rotate_key => {
+                (secrets::token_hash(&legacy), Some(legacy))
+            }
+            _ => {
+                let key = secrets::instructor_key()?;
+                (secrets::token_hash(&key), Some(key))
+            }
+        };
+        if let Some(new_key) = &new_key {
+            // Written down (and synced) before its hash is saved, and put in place after: when
+            // any step fails, the key that works is one the instructor can read.
+            let staged = (options.keep_key)(new_key).context(
+                "the instructor key could not be written down, so the room's key was not changed: \
+                 fix that and start serve again (with --rotate-key if the old key is lost)",
+            )?;
+            // Failing here drops `staged`, which deletes it: the old key stays in force.
+            save(Write::InstructorKey(key)).await?;
+            if let Some(staged) = staged {
+                let (temp, file) = (staged.temp().to_path_buf(), staged.path().to_path_buf());
+                staged.publish().with_context(|| {
+                    format!(
+                        "the room now has a new instructor key, but it could not be put where serve \
+                         keeps it: the key is in {}; move that file to {}, or start serve again with \
+                         --rotate-key for another key",
+                        temp.display(),
+                        file.display()
+                    )
+                })?;
+            }
+        }
+
         let code = match (options.code, loaded.room_code) {
             (Some(code), stored) => {
-                secrets::check_room_code(code)?;
                 if stored.as_deref() != Some(code) {
                     save(Write::RoomCode(code.to_string())).await?;
                 }
@@ -256,22 +298,6 @@ impl Room {
                 let code = secrets::room_code()?;
                 save(Write::RoomCode(code.clone())).await?;
                 code
-            }
-        };
-
-        let (key, new_key) = match (loaded.instructor_key, loaded.legacy_key) {
-            (Some(hash), _) if !options.rotate_key => (hash, None),
-            // An older room kept the key itself: keep it working, but keep only its hash.
-            (None, Some(legacy)) if !options.rotate_key => {
-                let hash = secrets::token_hash(&legacy);
-                save(Write::InstructorKey(hash)).await?;
-                (hash, Some(legacy))
-            }
-            _ => {
-                let key = secrets::instructor_key()?;
-                let hash = secrets::token_hash(&key);
-                save(Write::InstructorKey(hash)).await?;
-                (hash, Some(key))
             }
         };
 
@@ -854,7 +880,12 @@ mod tests {
             rotate_key: false,
             max_learners: 10,
             joins_per_minute: 0,
+            keep_key: &no_key_file,
         }
+    }
+
+    fn no_key_file(_: &str) -> Result<Option<Staged>> {
+        Ok(None)
     }
 
     async fn open(options: Options<'_>) -> Room {

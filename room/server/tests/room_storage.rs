@@ -434,3 +434,58 @@ fn the_rooms_files_are_private_the_key_is_hashed_and_never_printed_and_can_be_ro
     let set = server.post("/api/pacing", Some(&rotated), &body);
     assert_eq!(set.status, 200, "{}", set.body);
 }
+
+#[test]
+fn a_key_file_that_cannot_be_written_never_costs_the_instructor_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("room.db");
+    let server = Server::start(&db, &[]);
+    let old_key = server.key();
+    server.terminate();
+    let file = key_file(&db);
+    let mut staged = file.clone().into_os_string();
+    staged.push(".new");
+    let staged = PathBuf::from(staged);
+    let pacing = json!({"unlocked_through": 2});
+
+    // A new key, but the key file cannot be replaced: the new key was saved in the room, so the
+    // error says where it is, and that key works once the file is moved into place. (Before,
+    // the room saved the new key's hash, then failed to write it anywhere: no key worked.)
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    std::fs::write(file.join("in the way"), "").unwrap();
+    let printed = refused_start(&db, &["--rotate-key"]);
+    assert!(
+        printed.contains(&staged.display().to_string()) && printed.contains("--rotate-key"),
+        "the error names the file holding the new key: {printed}"
+    );
+    std::fs::remove_dir_all(&file).unwrap();
+    std::fs::rename(&staged, &file).unwrap();
+    let server = Server::start(&db, &[]);
+    let new_key = server.key();
+    assert_ne!(new_key, old_key);
+    let set = server.post("/api/pacing", Some(&new_key), &pacing);
+    assert_eq!(set.status, 200, "{}", set.body);
+    server
+        .post("/api/pacing", Some(&old_key), &pacing)
+        .error(401);
+    server.terminate();
+
+    // The next key cannot even be written down: the room keeps the key it has, and says so.
+    std::fs::create_dir(&staged).unwrap();
+    std::fs::write(staged.join("in the way"), "").unwrap();
+    let printed = refused_start(&db, &["--rotate-key"]);
+    assert!(
+        printed.contains("key was not changed") && printed.contains("--rotate-key"),
+        "{printed}"
+    );
+    std::fs::remove_dir_all(&staged).unwrap();
+    let server = Server::start(&db, &[]);
+    assert_eq!(
+        server.key(),
+        new_key,
+        "the key in the file is still the room's"
+    );
+    let set = server.post("/api/pacing", Some(&new_key), &pacing);
+    assert_eq!(set.status, 200, "{}", set.body);
+}
