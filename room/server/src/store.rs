@@ -255,9 +255,10 @@ fn prepare(conn: &Connection, create: bool, path: &Path) -> Result<Loaded> {
         );
     }
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    // In WAL mode NORMAL loses no committed transaction when the process dies, only (perhaps)
-    // the last ones when the machine loses power: a fair trade for a workshop.
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // A 200 means the change is on disk, power cut included: FULL syncs the log at every commit
+    // (NORMAL would leave the last commits in the OS's cache, and a power cut would lose changes
+    // already acknowledged). Writes are committed in batches, so it is one sync per batch.
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.execute_batch(SCHEMA)?;
 
     let meta = |key: &str| -> Result<Option<String>> {
@@ -593,6 +594,24 @@ fn set_meta(conn: &Connection, key: &str, value: Option<&str>) -> Result<()> {
 mod tests {
     use super::*;
     use room_protocol::Status;
+
+    #[test]
+    fn every_commit_is_synced_to_disk_before_it_is_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("room.db");
+        files::create_private(&path).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        prepare(&conn, true, &path).unwrap();
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        let synchronous: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        // 2 is FULL: the log is synced at every commit, not only at checkpoints (1, NORMAL).
+        assert_eq!(synchronous, 2, "synchronous is FULL");
+    }
 
     #[test]
     fn the_room_survives_reopening() {
