@@ -226,3 +226,29 @@ fn a_progress_file_restored_from_an_older_copy_still_reaches_the_room() {
         hints_in_room() == Some(2.into())
     });
 }
+
+#[test]
+fn serve_reads_a_relative_db_from_the_folder_it_was_typed_in() {
+    let sandbox = Sandbox::new();
+    // The instructor is in a kata's folder, inside the repository but not at its root.
+    let folder = sandbox.path(&format!("exercises/{KATA}"));
+    let relative = std::path::Path::new("rooms/room.db");
+    let room = Server::spawn(
+        &folder,
+        relative,
+        "127.0.0.1:0",
+        &["--new-room", "--code", CODE],
+    )
+    .unwrap_or_else(|printed| panic!("serve did not start:\n{}", printed.join("\n")));
+    room.line_containing("new room in");
+    assert!(
+        folder.join(relative).is_file(),
+        "the room is where the instructor asked, under {}",
+        folder.display()
+    );
+    assert!(
+        !sandbox.path("rooms").exists(),
+        "not under the repository's root"
+    );
+    room.terminate();
+}

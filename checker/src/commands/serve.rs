@@ -10,9 +10,14 @@ use std::process::{Command, ExitCode};
 pub fn serve(args: &[String]) -> Result<ExitCode> {
     let repo = Repo::discover()?;
     let mut cmd = Command::new(cargo::program()?);
-    cmd.args(["run", "--package", "kata-room", "--bin", "kata-room", "--"])
-        .args(args)
-        .current_dir(&repo.root);
+    // Cargo and the server run where the instructor typed the command, so that a relative
+    // `--db` or CARGO_TARGET_DIR means what it says there; the manifest names the repository's
+    // workspace from any folder in it, and the server finds the repository by itself.
+    cmd.arg("run")
+        .arg("--manifest-path")
+        .arg(repo.root.join("Cargo.toml"))
+        .args(["--package", "kata-room", "--bin", "kata-room", "--"])
+        .args(args);
     run_in_our_place(cmd)
 }
 

@@ -91,13 +91,59 @@ struct Seen {
     at: Instant,
 }
 
+/// Every request goes straight to the loopback address checked at start: no proxy from the
+/// environment, and no redirect followed elsewhere.
 fn agent(timeout: Option<Duration>) -> ureq::Agent {
     ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(timeout)
+            .proxy(None)
+            .max_redirects(0)
             .build(),
     )
+}
+
+/// The room's address without a trailing slash, if it is on this machine: `http://` and a
+/// loopback IP (127.0.0.0/8, [::1]) or `localhost`. The load is a flood of requests, so it
+/// is sent to nothing else.
+fn loopback_base(url: &str) -> Result<String> {
+    let refuse = |why: &str| {
+        anyhow::anyhow!(
+            "--url {url}: {why}; room_load sends its load only to this machine: give \
+             http://127.0.0.1:PORT (any 127.x.y.z), http://[::1]:PORT or http://localhost:PORT"
+        )
+    };
+    let base = url.trim_end_matches('/');
+    let rest = base
+        .strip_prefix("http://")
+        .ok_or_else(|| refuse("not an http:// address"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(refuse("an address with a user name is not a room's"));
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed
+            .split_once(']')
+            .map(|(host, after)| (host, after.strip_prefix(':')))
+            .filter(|(_, port)| port.is_some() || authority.ends_with(']'))
+            .ok_or_else(|| refuse("not a valid [IPv6]:PORT"))?,
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+        return Err(refuse("the port is not a number from 0 to 65535"));
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        return Err(refuse(&format!("`{host}` is not a loopback address")));
+    }
+    Ok(base.to_string())
 }
 
 /// Reads a JSON answer, turning a non-200 into an error that quotes the server.
@@ -112,7 +158,7 @@ fn json_answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) 
 }
 
 fn run(args: Args) -> Result<bool> {
-    let base = args.url.trim_end_matches('/').to_string();
+    let base = loopback_base(&args.url)?;
     if args.learners == 0 || args.seconds == 0 {
         bail!("--learners and --seconds must be at least 1");
     }
@@ -609,4 +655,47 @@ fn summarise(sent: &HashMap<String, Vec<Sent>>, seen: &[Seen], broke: Option<Str
         println!("  {broke}");
     }
     failed == 0 && broke.is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback_base;
+
+    #[test]
+    fn only_loopback_addresses_are_loaded() {
+        for fine in [
+            "http://127.0.0.1:8700",
+            "http://127.0.0.1:8700/",
+            "http://127.1.2.3:8700",
+            "http://[::1]:8700",
+            "http://[::1]",
+            "http://localhost:8700",
+            "http://LOCALHOST",
+        ] {
+            let base = loopback_base(fine).unwrap_or_else(|e| panic!("{fine}: {e:#}"));
+            assert!(!base.ends_with('/'), "{base}");
+        }
+        for refused in [
+            "http://10.0.0.5:8700",
+            "http://192.168.1.20:8700",
+            "http://0.0.0.0:8700",
+            "http://[::]:8700",
+            "http://[2001:db8::1]:8700",
+            "http://example.com",
+            "http://localhost.example.com:8700",
+            "http://127.0.0.1.example.com:8700",
+            "http://127.0.0.1:8700@example.com",
+            "http://user@127.0.0.1:8700",
+            "http://127.0.0.1:port",
+            "http://[::1]x",
+            "https://127.0.0.1:8700",
+            "127.0.0.1:8700",
+        ] {
+            let error = loopback_base(refused).expect_err(refused).to_string();
+            assert!(
+                error.contains(refused) && error.contains("only to this machine"),
+                "{refused}: {error}"
+            );
+        }
+    }
 }

@@ -473,6 +473,7 @@ mod tests {
                 rotate_key: false,
                 max_learners: 10,
                 joins_per_minute: 0,
+                keep_key: &|_| Ok(None),
             })
             .await
             .unwrap()

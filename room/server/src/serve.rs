@@ -22,6 +22,13 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the room's runtime")?;
+    let key_file = key_file(&db);
+    // A key made at this start is in the key file before the room saves its hash, with the
+    // address asked for; once the room listens, the file gets the address it really has.
+    let asked = format!("http://{}", args.listen);
+    let keep_key = |key: &str| -> Result<Option<files::Staged>> {
+        files::Staged::write(&key_file, &dashboard_address(&asked, key)).map(Some)
+    };
     runtime.block_on(async {
         let opened = Room::open(Options {
             db: &db,
@@ -33,6 +40,7 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             rotate_key: args.rotate_key,
             max_learners: usize::try_from(args.max_learners).unwrap_or(usize::MAX),
             joins_per_minute: args.joins_per_minute,
+            keep_key: &keep_key,
         })
         .await
         .with_context(|| format!("cannot open the room in {}", db.display()))?;
@@ -44,7 +52,6 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             .context("cannot read the address the room listens on")?;
         let public = SocketAddr::new(reachable_ip(local.ip()), local.port());
         opened.room.set_address(format!("http://{public}"));
-        let key_file = key_file(&db);
         let key_kept = keep_dashboard_address(&opened, &key_file, public)?;
         announce(local, public, &db, &opened, &key_file, key_kept, args)?;
         room_server::run(listener, opened.room, shutdown_signal()).await
@@ -59,8 +66,14 @@ fn key_file(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The instructor's dashboard address, as the key file holds it.
+fn dashboard_address(base: &str, key: &str) -> String {
+    format!("{base}/?key={key}\n")
+}
+
 /// Writes the dashboard address to the key file: with a key made at this start, or the key the
 /// file already holds (the port may have changed). False when the key is not on this machine.
+/// The file is replaced whole or not at all, so a failure leaves the key in it.
 fn keep_dashboard_address(opened: &Opened, file: &Path, public: SocketAddr) -> Result<bool> {
     let key = match &opened.new_key {
         Some(key) => Some(key.clone()),
@@ -72,7 +85,10 @@ fn keep_dashboard_address(opened: &Opened, file: &Path, public: SocketAddr) -> R
     let Some(key) = key else {
         return Ok(false);
     };
-    files::write_private(file, &format!("http://{public}/?key={key}\n"))?;
+    files::write_private(file, &dashboard_address(&format!("http://{public}"), &key)).context(
+        "the dashboard address in the key file could not be updated for this start (the key in \
+         it still works)",
+    )?;
     Ok(true)
 }
 

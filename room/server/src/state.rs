@@ -7,12 +7,13 @@
 //! order), and the request is answered after that: a 200 means the change is on disk, and a
 //! change that failed to save leaves nothing behind, not in memory, not on the dashboard.
 
+use crate::files::Staged;
 use crate::gate::JoinGate;
 use crate::names;
 use crate::secrets::{self, TokenHash};
 use crate::store::{Done, Store, Write, WriteError};
 use crate::summary::Tally;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use axum::response::sse::Event;
 use room_protocol::{
     Ack, JoinInfo, JoinRequest, Joined, KataColumn, KataState, LearnerRow, Pacing, Removed,
@@ -155,6 +156,10 @@ pub struct Options<'a> {
     pub max_learners: usize,
     /// Joins per minute (and in a burst) from one address; 0 for no limit.
     pub joins_per_minute: u32,
+    /// Writes down a key made (or moved out of the database) at this start, where the
+    /// instructor can read it, before the room saves its hash; the room puts the staged file in
+    /// place once the hash is saved. None: there is no file to put in place.
+    pub keep_key: &'a dyn Fn(&str) -> Result<Option<Staged>>,
 }
 
 /// Where the pacing in force came from.
@@ -239,13 +244,50 @@ impl Room {
                 );
             }
         }
+        if let Some(code) = options.code {
+            secrets::check_room_code(code)?;
+        }
         let writes = &store;
         let save =
             move |write| async move { writes.commit(write).await.map_err(anyhow::Error::msg) };
 
+        // The key first: a new room whose key cannot be kept is left with nothing saved in it.
+        let (key, new_key) = match (loaded.instructor_key, loaded.legacy_key) {
+            (Some(hash), _) if !options.rotate_key => (hash, None),
+            // An older room kept the key itself: keep it working, but keep only its hash.
+            (None, Some(legacy)) if !options.rotate_key => {
+                (secrets::token_hash(&legacy), Some(legacy))
+            }
+            _ => {
+                let key = secrets::instructor_key()?;
+                (secrets::token_hash(&key), Some(key))
+            }
+        };
+        if let Some(new_key) = &new_key {
+            // Written down (and synced) before its hash is saved, and put in place after: when
+            // any step fails, the key that works is one the instructor can read.
+            let staged = (options.keep_key)(new_key).context(
+                "the instructor key could not be written down, so the room's key was not changed: \
+                 fix that and start serve again (with --rotate-key if the old key is lost)",
+            )?;
+            // Failing here drops `staged`, which deletes it: the old key stays in force.
+            save(Write::InstructorKey(key)).await?;
+            if let Some(staged) = staged {
+                let (temp, file) = (staged.temp().to_path_buf(), staged.path().to_path_buf());
+                staged.publish().with_context(|| {
+                    format!(
+                        "the room now has a new instructor key, but it could not be put where serve \
+                         keeps it: the key is in {}; move that file to {}, or start serve again with \
+                         --rotate-key for another key",
+                        temp.display(),
+                        file.display()
+                    )
+                })?;
+            }
+        }
+
         let code = match (options.code, loaded.room_code) {
             (Some(code), stored) => {
-                secrets::check_room_code(code)?;
                 if stored.as_deref() != Some(code) {
                     save(Write::RoomCode(code.to_string())).await?;
                 }
@@ -256,22 +298,6 @@ impl Room {
                 let code = secrets::room_code()?;
                 save(Write::RoomCode(code.clone())).await?;
                 code
-            }
-        };
-
-        let (key, new_key) = match (loaded.instructor_key, loaded.legacy_key) {
-            (Some(hash), _) if !options.rotate_key => (hash, None),
-            // An older room kept the key itself: keep it working, but keep only its hash.
-            (None, Some(legacy)) if !options.rotate_key => {
-                let hash = secrets::token_hash(&legacy);
-                save(Write::InstructorKey(hash)).await?;
-                (hash, Some(legacy))
-            }
-            _ => {
-                let key = secrets::instructor_key()?;
-                let hash = secrets::token_hash(&key);
-                save(Write::InstructorKey(hash)).await?;
-                (hash, Some(key))
             }
         };
 
@@ -504,17 +530,15 @@ impl Room {
                 token,
                 pacing,
             };
-            if state.learners[i].row.name == name {
-                // Same learner, same name: nothing to save.
-                return Ok(Pending::Done(joined));
-            }
+            // Written even when it is the saved name: a rename before it may still be on its
+            // way to the disk, and the name asked for last must be the one that stays.
             state.reserved.insert(look.clone());
             let (room, undo_room, look_done, look_undo) =
                 (self.clone(), self.clone(), look.clone(), look);
             let new_name = name.clone();
             let (done, answer) = answer_when_saved(
                 move || {
-                    room.renamed(&learner, new_name, &look_done);
+                    room.renamed(&learner, new_name, &look_done)?;
                     Ok(joined)
                 },
                 move || {
@@ -591,21 +615,30 @@ impl Room {
         state.learners.push(learner);
     }
 
-    /// A rename has been saved.
-    fn renamed(&self, learner: &str, name: String, look: &str) {
+    /// A rename has been saved. A removal committed before it leaves nobody to rename (the
+    /// database changed no row): the learner's token is dead, so they hear to join again.
+    fn renamed(&self, learner: &str, name: String, look: &str) -> Result<(), Refusal> {
         let mut state = self.state();
         state.reserved.remove(look);
         let Some(&i) = state.by_id.get(learner) else {
-            return;
+            return Err(Refusal::Unauthorized(
+                "the instructor removed you from the room: join it again".into(),
+            ));
         };
         let old = names::look_alike_key(&state.learners[i].row.name);
         state.by_look.remove(&old);
         state.by_look.insert(look.to_string(), i);
         state.learners[i].row.name = name;
         self.publish(event("learner", &state.learners[i].row));
+        Ok(())
     }
 
     pub fn report(&self, token: &str, report: Report) -> Result<Pending<Ack>, Refusal> {
+        // Checked before anything else, the seq included: an invalid report is refused even
+        // when it is not newer than the saved one (it needs no state, so it takes no lock).
+        let seq = report.seq;
+        let room_code = report.room_code.clone();
+        let katas = self.valid_katas(report)?;
         let hash = secrets::token_hash(token);
         let state = self.state();
         let Some(&i) = state.by_token.get(&hash) else {
@@ -613,7 +646,7 @@ impl Room {
                 "unknown learner token: join the room first (`cargo kata join`)".into(),
             ));
         };
-        if !secrets::same_room_code(&report.room_code, &self.shared.code) {
+        if !secrets::same_room_code(&room_code, &self.shared.code) {
             return Err(Refusal::Forbidden(
                 "wrong room code: this report is for another room".into(),
             ));
@@ -621,15 +654,13 @@ impl Room {
         let stored = &state.learners[i].row;
         // Only what is saved counts here: a report whose write failed left the saved row as it
         // was, so its retry is newer and is written again.
-        if !is_newer(stored, report.seq) {
+        if !is_newer(stored, seq) {
             return Ok(Pending::Done(Ack {
                 seq: stored.seq,
                 pacing: state.pacing,
             }));
         }
         let learner = stored.learner.clone();
-        let seq = report.seq;
-        let katas = self.valid_katas(report)?;
         let updated_at = now_millis().max(1);
         let write = Write::Report {
             learner: learner.clone(),
@@ -817,4 +848,133 @@ fn numbering(katas: &[KataColumn]) -> String {
     let first = katas.iter().map(|k| k.order).min().unwrap_or(0);
     let last = katas.iter().map(|k| k.order).max().unwrap_or(0);
     format!("{first} to {last}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use room_protocol::KataColumn;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// A new room in `db`, with three katas.
+    fn options(db: &Path) -> Options<'_> {
+        Options {
+            db,
+            katas: (1..=3)
+                .map(|order| KataColumn {
+                    name: format!("0{order}-k"),
+                    order,
+                    title: "k".into(),
+                })
+                .collect(),
+            new_room: true,
+            code: Some("test"),
+            unlock_through: None,
+            replace_pacing: false,
+            rotate_key: false,
+            max_learners: 10,
+            joins_per_minute: 0,
+            keep_key: &no_key_file,
+        }
+    }
+
+    fn no_key_file(_: &str) -> Result<Option<Staged>> {
+        Ok(None)
+    }
+
+    async fn open(options: Options<'_>) -> Room {
+        Room::open(options).await.unwrap().room
+    }
+
+    /// Holds the database's writer, as a slow disk would, until the returned sender sends or is
+    /// dropped: writes queued meanwhile are neither committed nor applied to memory before it.
+    fn hold_writer(room: &Room) -> std::sync::mpsc::Sender<()> {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let queued = room.shared.store.write(
+            Write::Pacing(room.pacing()),
+            Box::new(move |_| {
+                let _ = held.recv();
+            }),
+        );
+        assert!(queued, "the database is open");
+        release
+    }
+
+    fn request(name: &str, token: Option<&str>) -> JoinRequest {
+        JoinRequest {
+            room_code: "test".into(),
+            name: name.into(),
+            token: token.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_name_asked_for_last_stays_though_a_rename_before_it_was_still_being_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("room.db");
+        runtime().block_on(async {
+            let room = open(options(&db)).await;
+            let ada = room
+                .join(request("Ada", None))
+                .unwrap()
+                .committed()
+                .await
+                .unwrap();
+            let release = hold_writer(&room);
+            let to_bob = room.join(request("Bob", Some(&ada.token))).unwrap();
+            // Back to the saved name while the rename to Bob is still on its way to the disk.
+            let back = room.join(request("Ada", Some(&ada.token))).unwrap();
+            release.send(()).unwrap();
+            to_bob.committed().await.unwrap();
+            back.committed().await.unwrap();
+            let name = |room: &Room| room.room_view().learners[0].name.clone();
+            assert_eq!(name(&room), "Ada", "the last name asked for stays");
+            room.close().await;
+
+            let room = open(Options {
+                new_room: false,
+                ..options(&db)
+            })
+            .await;
+            assert_eq!(name(&room), "Ada", "and it is the one on disk");
+            room.close().await;
+        });
+    }
+
+    #[test]
+    fn a_rename_saved_after_the_learner_was_removed_is_refused_not_answered_with_a_dead_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("room.db");
+        runtime().block_on(async {
+            let room = open(options(&db)).await;
+            let ada = room
+                .join(request("Ada", None))
+                .unwrap()
+                .committed()
+                .await
+                .unwrap();
+            let release = hold_writer(&room);
+            let removal = room.remove_many(vec![ada.learner.clone()]).unwrap();
+            // Checked while the removal is still being saved: Ada is still in the room.
+            let rename = room.join(request("Ada L.", Some(&ada.token))).unwrap();
+            release.send(()).unwrap();
+            removal.committed().await.unwrap();
+            match rename.committed().await {
+                Err(Refusal::Unauthorized(message)) => {
+                    assert!(message.contains("join it again"), "{message}")
+                }
+                Err(other) => panic!("refused, but not as a removed learner: {other:?}"),
+                Ok(joined) => panic!("answered with a token that no longer works: {joined:?}"),
+            }
+            assert!(!room.is_learner(&ada.token));
+            assert!(room.room_view().learners.is_empty());
+            room.close().await;
+        });
+    }
 }

@@ -149,6 +149,7 @@ impl Store {
             identity,
             health,
             rescued: false,
+            rescued_to: None,
         };
         let writer = std::thread::Builder::new()
             .name("room-store".into())
@@ -254,9 +255,10 @@ fn prepare(conn: &Connection, create: bool, path: &Path) -> Result<Loaded> {
         );
     }
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    // In WAL mode NORMAL loses no committed transaction when the process dies, only (perhaps)
-    // the last ones when the machine loses power: a fair trade for a workshop.
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // A 200 means the change is on disk, power cut included: FULL syncs the log at every commit
+    // (NORMAL would leave the last commits in the OS's cache, and a power cut would lose changes
+    // already acknowledged). Writes are committed in batches, so it is one sync per batch.
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.execute_batch(SCHEMA)?;
 
     let meta = |key: &str| -> Result<Option<String>> {
@@ -323,6 +325,8 @@ struct Writer {
     health: watch::Sender<Storage>,
     /// Whether a copy of a vanished database was attempted already.
     rescued: bool,
+    /// Where that copy is, once it is whole.
+    rescued_to: Option<PathBuf>,
 }
 
 impl Writer {
@@ -425,38 +429,52 @@ impl Writer {
         PathBuf::from(name)
     }
 
-    /// Copies the room, from the file still open, next to where its database was.
+    /// Copies the room, from the file still open, next to where its database was: into a new
+    /// file, never over an earlier copy (one from an earlier incident may be all that is left of
+    /// that room). A copy that fails half-way is deleted, so no file passes for a copy.
     fn rescue(&mut self) {
         let Some(conn) = self.conn.as_ref() else {
             return;
         };
-        let target = self.rescue_path();
-        let copied = files::create_private_dir_and_file(&target)
-            .map_err(|e| format!("{e:#}"))
-            .and_then(|()| {
-                conn.execute("VACUUM INTO ?1", [target.to_string_lossy()])
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            });
-        if let Err(err) = copied {
-            eprintln!(
-                "room: could not copy the room to {}: {err}",
-                target.display()
-            );
+        let wanted = self.rescue_path();
+        let target = match files::create_private_fresh(&wanted) {
+            Ok(target) => target,
+            Err(err) => {
+                eprintln!(
+                    "room: could not copy the room to {}: {err:#}",
+                    wanted.display()
+                );
+                return;
+            }
+        };
+        match conn.execute("VACUUM INTO ?1", [target.to_string_lossy()]) {
+            Ok(_) => self.rescued_to = Some(target),
+            Err(err) => {
+                eprintln!(
+                    "room: could not copy the room to {}: {err}",
+                    target.display()
+                );
+                if let Err(err) = std::fs::remove_file(&target) {
+                    eprintln!(
+                        "room: could not delete the unfinished copy {}: {err}",
+                        target.display()
+                    );
+                }
+            }
         }
     }
 
     fn gone_message(&self) -> WriteError {
-        let rescue = self.rescue_path();
-        let copy = if rescue.is_file() {
-            format!(
+        let copy = match &self.rescued_to {
+            Some(rescue) => format!(
                 "the room as it was is copied to {}: stop serve, move that file to {} and start \
                  serve again",
                 rescue.display(),
                 self.path.display()
-            )
-        } else {
-            "no copy could be made; stop serve and start it again with --new-room".to_string()
+            ),
+            None => {
+                "no copy could be made; stop serve and start it again with --new-room".to_string()
+            }
         };
         format!(
             "the room's database {} was deleted or replaced while the room was open, so nothing \
@@ -576,6 +594,24 @@ fn set_meta(conn: &Connection, key: &str, value: Option<&str>) -> Result<()> {
 mod tests {
     use super::*;
     use room_protocol::Status;
+
+    #[test]
+    fn every_commit_is_synced_to_disk_before_it_is_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("room.db");
+        files::create_private(&path).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        prepare(&conn, true, &path).unwrap();
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        let synchronous: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        // 2 is FULL: the log is synced at every commit, not only at checkpoints (1, NORMAL).
+        assert_eq!(synchronous, 2, "synchronous is FULL");
+    }
 
     #[test]
     fn the_room_survives_reopening() {

@@ -213,3 +213,75 @@ fn the_instructor_opens_katas_and_removes_a_row_from_the_dashboard() -> Result<(
     );
     Ok(())
 }
+
+#[test]
+fn a_pick_in_the_pacing_controls_stays_while_learners_join_until_it_is_applied() -> Result<()> {
+    if !browser::available()? {
+        return Ok(());
+    }
+    let db = tempfile::tempdir()?;
+    let server = Server::start(&db.path().join("room.db"), &["--unlock-through", "3"]);
+    let key = server.key();
+    server.join("Ada L.");
+
+    let chromium = Chromium::start()?;
+    let mut page = chromium.page()?;
+    page.navigate(&format!("{}/?key={key}", server.url))?;
+    let controls = r#"(() => {
+  const rows = [...document.querySelectorAll('table#room tr[data-learner]')];
+  return {
+    unlock: document.querySelector('#unlock').value,
+    status: document.querySelector('#pacing-status').textContent,
+    connection: document.querySelector('#connection').getAttribute('data-state'),
+    learners: rows.length,
+    placed: rows.filter((tr) => tr.style.gridRow !== '').length,
+  };
+})()"#;
+    page.wait_for(
+        "the instructor's view with the pacing at 03",
+        PATIENCE,
+        controls,
+        |s| s["unlock"] == "3" && s["connection"] == "live" && s["placed"] == 1,
+    )
+    .with_context(|| format!("chromium's log:\n{}", chromium.log()))?;
+
+    // The instructor picks "through 7" but has not pressed Apply yet; the status line holds a
+    // message of the page's (an error, say), which only a pacing change may replace.
+    page.eval(
+        "(() => { const s = document.querySelector('#unlock'); s.value = '7'; \
+         s.dispatchEvent(new Event('change')); \
+         document.querySelector('#pacing-status').textContent = 'a message to keep'; })()",
+    )?;
+    // Meanwhile a learner joins and the window changes size: both lay the page out again.
+    server.join("Grace H.");
+    page.wait_for("the new row to be laid out", PATIENCE, controls, |s| {
+        s["learners"] == 2 && s["placed"] == 2
+    })?;
+    let cell_width = "document.documentElement.style.getPropertyValue('--cell-w')";
+    let before = page.eval(cell_width)?;
+    page.set_viewport(1000, 700)?;
+    page.wait_for("a layout for the new size", PATIENCE, cell_width, |w| {
+        w != &before
+    })?;
+    let after = page.eval(controls)?;
+    assert_eq!(
+        after["unlock"], "7",
+        "a join or a resize must not undo the instructor's pick: {after:#}"
+    );
+    assert_eq!(
+        after["status"], "a message to keep",
+        "laying the page out must not erase the status line: {after:#}"
+    );
+
+    // Apply sends the pick, and the controls then show the room's new pacing.
+    page.eval("document.querySelector('#apply-pacing').click()")?;
+    page.wait_for("the pacing to be applied", PATIENCE, controls, |s| {
+        s["status"].as_str().is_some_and(|t| t.contains("after 07"))
+    })?;
+    let pacing = server.get(&format!("/api/room?code={CODE}"), None).json();
+    assert_eq!(
+        pacing["pacing"]["unlocked_through"], 7,
+        "Apply posted the pick: {pacing}"
+    );
+    Ok(())
+}

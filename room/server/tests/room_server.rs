@@ -129,6 +129,29 @@ fn learners_join_report_and_appear_in_the_room_and_bad_requests_are_refused() {
         .post_raw("/api/report", Some(&token), twice.into_bytes())
         .error(422);
     assert!(error.contains("twice"), "{error}");
+    // An invalid report is refused even when its seq is not newer than the saved one (2): it
+    // must not pass for a late report and be acknowledged.
+    for seq in [1, 2] {
+        let error = server
+            .post(
+                "/api/report",
+                Some(&token),
+                &report(seq, json!({"99-no-such-kata": failing(1, "x")})),
+            )
+            .error(422);
+        assert!(error.contains("99-no-such-kata"), "seq {seq}: {error}");
+        let mut other_protocol = report(seq, json!({}));
+        other_protocol["protocol"] = json!(2);
+        let error = server
+            .post("/api/report", Some(&token), &other_protocol)
+            .error(422);
+        assert!(error.contains("protocol"), "seq {seq}: {error}");
+        let too_many = json!({LAZY: {"status": "failing", "attempts": 10_000, "hints": 0}});
+        let error = server
+            .post("/api/report", Some(&token), &report(seq, too_many))
+            .error(422);
+        assert!(error.contains("attempts"), "seq {seq}: {error}");
+    }
     let error = server
         .post_raw("/api/report", Some(&token), b"{\"protocol\": 1,".to_vec())
         .error(400);

@@ -254,6 +254,80 @@ fn a_deleted_database_is_reported_refuses_changes_and_leaves_a_copy_to_restart_f
     assert_eq!(room["learners"].as_array().unwrap().len(), 1, "{room}");
 }
 
+#[test]
+fn a_copy_never_overwrites_an_earlier_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("room.db");
+    // What an earlier incident left, not moved back yet: perhaps all that is left of that room.
+    let earlier = dir.path().join("room.db.rescued");
+    std::fs::write(&earlier, "an earlier room's copy").unwrap();
+    let server = Server::start(&db, &[]);
+    server.join("Ada");
+
+    for file in ["room.db", "room.db-wal", "room.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(file));
+    }
+    let bob = server.post(
+        "/api/join",
+        None,
+        &json!({"room_code": CODE, "name": "Bob"}),
+    );
+    assert_eq!(bob.status, 500, "{}", bob.body);
+    assert!(
+        std::fs::read(&earlier).unwrap() == b"an earlier room's copy",
+        "the earlier copy is left as it was"
+    );
+    let copy = dir.path().join("room.db.rescued-2");
+    assert!(
+        bob.body.contains(&copy.display().to_string()),
+        "the answer names the new copy: {}",
+        bob.body
+    );
+    drop(server);
+
+    std::fs::rename(&copy, &db).unwrap();
+    let server = Server::start(&db, &[]);
+    let room = server.room();
+    assert_eq!(room["learners"][0]["name"], "Ada", "{room}");
+}
+
+#[test]
+fn a_copy_that_could_not_be_made_is_deleted_and_never_named() {
+    let Some(disk) = SmallDisk::mount("2m") else {
+        return;
+    };
+    let db = disk.path().join("room.db");
+    let server = Server::start(&db, &[]);
+    server.join("Ada");
+
+    // The disk is full when the room's database is moved away: the copy cannot be written.
+    let _filler = disk.fill();
+    std::fs::rename(&db, disk.path().join("moved.db")).unwrap();
+    let bob = server.post(
+        "/api/join",
+        None,
+        &json!({"room_code": CODE, "name": "Bob"}),
+    );
+    assert_eq!(bob.status, 500, "{}", bob.body);
+    assert!(
+        bob.body.contains("no copy could be made") && !bob.body.contains("copied to"),
+        "only a copy that was made is named: {}",
+        bob.body
+    );
+    let problem = server.room()["storage"]["problem"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(problem.contains("no copy could be made"), "{problem}");
+    server.line_containing("could not copy the room");
+    let left: Vec<String> = std::fs::read_dir(disk.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("rescued"))
+        .collect();
+    assert!(left.is_empty(), "no half-made copy is left: {left:?}");
+}
+
 fn refused_start(db: &Path, extra: &[&str]) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     match Server::spawn(dir, db, "127.0.0.1:0", extra) {
@@ -358,5 +432,60 @@ fn the_rooms_files_are_private_the_key_is_hashed_and_never_printed_and_can_be_ro
     server.post("/api/pacing", Some(&key), &body).error(401);
     assert_eq!(server.get(&format!("/?key={key}"), None).status, 403);
     let set = server.post("/api/pacing", Some(&rotated), &body);
+    assert_eq!(set.status, 200, "{}", set.body);
+}
+
+#[test]
+fn a_key_file_that_cannot_be_written_never_costs_the_instructor_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("room.db");
+    let server = Server::start(&db, &[]);
+    let old_key = server.key();
+    server.terminate();
+    let file = key_file(&db);
+    let mut staged = file.clone().into_os_string();
+    staged.push(".new");
+    let staged = PathBuf::from(staged);
+    let pacing = json!({"unlocked_through": 2});
+
+    // A new key, but the key file cannot be replaced: the new key was saved in the room, so the
+    // error says where it is, and that key works once the file is moved into place. (Before,
+    // the room saved the new key's hash, then failed to write it anywhere: no key worked.)
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    std::fs::write(file.join("in the way"), "").unwrap();
+    let printed = refused_start(&db, &["--rotate-key"]);
+    assert!(
+        printed.contains(&staged.display().to_string()) && printed.contains("--rotate-key"),
+        "the error names the file holding the new key: {printed}"
+    );
+    std::fs::remove_dir_all(&file).unwrap();
+    std::fs::rename(&staged, &file).unwrap();
+    let server = Server::start(&db, &[]);
+    let new_key = server.key();
+    assert_ne!(new_key, old_key);
+    let set = server.post("/api/pacing", Some(&new_key), &pacing);
+    assert_eq!(set.status, 200, "{}", set.body);
+    server
+        .post("/api/pacing", Some(&old_key), &pacing)
+        .error(401);
+    server.terminate();
+
+    // The next key cannot even be written down: the room keeps the key it has, and says so.
+    std::fs::create_dir(&staged).unwrap();
+    std::fs::write(staged.join("in the way"), "").unwrap();
+    let printed = refused_start(&db, &["--rotate-key"]);
+    assert!(
+        printed.contains("key was not changed") && printed.contains("--rotate-key"),
+        "{printed}"
+    );
+    std::fs::remove_dir_all(&staged).unwrap();
+    let server = Server::start(&db, &[]);
+    assert_eq!(
+        server.key(),
+        new_key,
+        "the key in the file is still the room's"
+    );
+    let set = server.post("/api/pacing", Some(&new_key), &pacing);
     assert_eq!(set.status, 200, "{}", set.body);
 }
