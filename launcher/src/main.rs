@@ -145,9 +145,13 @@ fn modified(path: &Path) -> Option<SystemTime> {
 fn build_checker(root: &Path) -> Result<(), ExitCode> {
     eprintln!("Preparing the checker (the first time takes a minute or two; after that, only after an update)...");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // From the folder `cargo kata` was typed in, as `cargo run` of this launcher was: a relative
+    // target directory then means the same folder, and the checker lands beside the launcher.
     let status = Command::new(cargo)
-        .args(["build", "--package", "checker", "--bin", "checker"])
-        .current_dir(root)
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .args(["--package", "checker", "--bin", "checker"])
         .status();
     match status {
         Ok(status) if status.success() => Ok(()),
