@@ -129,8 +129,12 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
     std::fs::write(added.join("src/extra.rs"), "pub fn more() {}\n").unwrap();
     // Links to the reference solution where a folder of the student's should be: their
     // `exercises/`, their kata folder, or a kata folder handed in on its own.
-    sandbox.write("solutions/99-fixture/src/lib.rs", SOLVED);
-    let solutions = sandbox.path("solutions");
+    // (Outside the repository: a `solutions/99-fixture` without a manifest would break the
+    // workspace, and where the link leads does not matter to the refusal.)
+    let answers = tempfile::tempdir().unwrap();
+    let solutions = answers.path().to_path_buf();
+    std::fs::create_dir_all(solutions.join("99-fixture/src")).unwrap();
+    std::fs::write(solutions.join("99-fixture/src/lib.rs"), SOLVED).unwrap();
     let linked = [
         ("linked-exercises", "exercises", solutions.clone()),
         (
