@@ -88,6 +88,20 @@ fn fixture_sandbox() -> Sandbox {
     sandbox
 }
 
+/// Grades `class` on the fixture kata with `extra` arguments; it must succeed. Returns the run
+/// (for its output) and results.json.
+fn grade_class(sandbox: &Sandbox, class: &Path, extra: &[&str]) -> (util::Run, Value) {
+    let out = sandbox.path("grades");
+    let mut args = vec!["grade", class.to_str().unwrap(), "--kata", "99"];
+    args.extend(extra);
+    args.extend(["--out", out.to_str().unwrap()]);
+    let run = sandbox.checker(&args);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let results =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    (run, results)
+}
+
 fn tests_of<'a>(results: &'a Value, name: &str) -> Vec<&'a Value> {
     results["tests"]
         .as_array()
@@ -430,21 +444,10 @@ fn breaking_a_test_that_passed_on_the_handout_costs_its_points() {
     hand_in(class.path(), "regressed", &SOLVED.replace("x * 2", "x * 3"));
     // Broke double and fixed nothing: never below zero.
     hand_in(class.path(), "worse", &HANDOUT.replace("x * 2", "x * 3"));
-    let out = sandbox.path("grades");
-    let run = sandbox.checker(&[
-        "grade",
-        class.path().to_str().unwrap(),
-        "--kata",
-        "99",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    let results: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let (_, results) = grade_class(&sandbox, class.path(), &[]);
     assert_eq!(student(&results, "regressed")["score"], 2);
     assert_eq!(student(&results, "worse")["score"], 0);
-    let gradebook = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
+    let gradebook = std::fs::read_to_string(sandbox.path("grades/gradebook.csv")).unwrap();
     assert!(gradebook.contains("\nregressed,2,3,2,,\n"), "{gradebook}");
 }
 
@@ -536,20 +539,11 @@ fn a_hidden_test_that_passes_on_the_handout_earns_nothing() {
     hand_in(class.path(), "handout", HANDOUT);
     hand_in(class.path(), "honest", SOLVED);
     hand_in(class.path(), "regressed", &SOLVED.replace("x * 2", "x * 3"));
-    let out = sandbox.path("grades");
-    let run = sandbox.checker(&[
-        "grade",
-        class.path().to_str().unwrap(),
-        "--kata",
-        "99",
-        "--hidden",
-        hidden.path().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    let results: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let (run, results) = grade_class(
+        &sandbox,
+        class.path(),
+        &["--hidden", hidden.path().to_str().unwrap()],
+    );
     let score = |name: &str| student(&results, name)["score"].as_u64().unwrap();
     assert_eq!(
         score("handout"),
@@ -583,20 +577,7 @@ fn a_build_that_never_ends_costs_only_its_student() {
     );
     hand_in(class.path(), "spinner", &spinner);
     hand_in(class.path(), "zoe", SOLVED);
-    let out = sandbox.path("grades");
-    let run = sandbox.checker(&[
-        "grade",
-        class.path().to_str().unwrap(),
-        "--kata",
-        "99",
-        "--build-time-limit",
-        "10",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    let results: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let (_, results) = grade_class(&sandbox, class.path(), &["--build-time-limit", "10"]);
     assert_eq!(student(&results, "zoe")["score"], 3);
     assert_eq!(student(&results, "spinner")["score"], 0);
     for test in tests_of(&results, "spinner") {
