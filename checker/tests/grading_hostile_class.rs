@@ -88,6 +88,13 @@ fn fixture_sandbox() -> Sandbox {
     sandbox
 }
 
+fn link_folder(target: &Path, link: &Path) {
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(target, link).unwrap();
+    #[cfg(windows)]
+    std::os::windows::fs::symlink_dir(target, link).unwrap();
+}
+
 /// Grades `class` on the fixture kata with `extra` arguments; it must succeed. Returns the run
 /// (for its output) and results.json.
 fn grade_class(sandbox: &Sandbox, class: &Path, extra: &[&str]) -> (util::Run, Value) {
@@ -161,7 +168,7 @@ fn a_hostile_class_gets_no_unflagged_points_and_harms_nobody() {
     for (name, link, target) in &linked {
         let link = class.join(name).join(link);
         std::fs::create_dir_all(link.parent().unwrap()).unwrap();
-        std::os::unix::fs::symlink(target, link).unwrap();
+        link_folder(target, &link);
     }
     // Files nested deeper than a parser's stack goes, left out of the crate (so grading builds
     // without them) but in src/, where the review reads them: brackets, and references, which
