@@ -6,7 +6,8 @@ use crate::launch;
 use crate::process::Group;
 use anyhow::{anyhow, Context, Result};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -16,9 +17,21 @@ use tokio::process::Command;
 #[derive(Debug, Default)]
 pub struct PackageBuild {
     pub test_binaries: Vec<PathBuf>,
-    /// Errors and warnings as cargo renders them.
+    /// Errors and warnings as cargo renders them, at most `KEPT_PER_KIND` of each kind.
     pub diagnostics: Vec<Diagnostic>,
+    /// Those past that number, counted.
+    pub omitted: usize,
+    /// Every distinct diagnostic seen, by a hash of its text.
+    seen: HashSet<u64>,
 }
+
+/// How many diagnostics of one kind (level and lint code) a package keeps. Code can make the
+/// compiler warn without end (a macro, say): memory stays bounded, and a flood of one kind never
+/// pushes out another, such as the one lint a kata checks for.
+const KEPT_PER_KIND: usize = 20;
+
+/// How much of cargo's own complaints is kept.
+const CARGO_ERRORS_KEPT: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
@@ -33,10 +46,37 @@ impl PackageBuild {
     }
 
     pub fn rendered(&self) -> String {
-        self.diagnostics
+        let mut rendered: String = self
+            .diagnostics
             .iter()
             .map(|d| d.rendered.as_str())
-            .collect()
+            .collect();
+        if self.omitted > 0 {
+            rendered.push_str(&format!(
+                "({} more diagnostics of the same kinds are not shown)\n",
+                self.omitted
+            ));
+        }
+        rendered
+    }
+
+    /// Keeps `diagnostic` unless it was seen already or its kind is full.
+    fn record(&mut self, diagnostic: Diagnostic) {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        diagnostic.rendered.hash(&mut hasher);
+        if !self.seen.insert(hasher.finish()) {
+            return;
+        }
+        let of_its_kind = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.level == diagnostic.level && d.code == diagnostic.code)
+            .count();
+        if of_its_kind < KEPT_PER_KIND {
+            self.diagnostics.push(diagnostic);
+        } else {
+            self.omitted += 1;
+        }
     }
 }
 
@@ -234,7 +274,8 @@ async fn run_cargo(mut cmd: Command, root: &Path, mut progress: impl FnMut(&str)
             line = stderr.next_line(), if stderr_open => match line.context("reading cargo's output")? {
                 Some(line) => {
                     let trimmed = line.trim_start();
-                    if trimmed.starts_with("error") || !build.cargo_errors.is_empty() {
+                    let started = trimmed.starts_with("error") || !build.cargo_errors.is_empty();
+                    if started && build.cargo_errors.len() < CARGO_ERRORS_KEPT {
                         build.cargo_errors.push_str(&line);
                         build.cargo_errors.push('\n');
                     }
@@ -275,19 +316,58 @@ fn record_message(build: &mut Build, line: &str) {
             let diagnostic = &message["message"];
             if let (Some(rendered), Some(manifest)) = (diagnostic["rendered"].as_str(), manifest())
             {
-                let package = build.packages.entry(manifest).or_default();
                 // The library is compiled twice (as a dependency of the tests and as its own unit
-                // tests), so each of its warnings arrives twice.
-                if !package.diagnostics.iter().any(|d| d.rendered == rendered) {
-                    package.diagnostics.push(Diagnostic {
+                // tests), so each of its warnings arrives twice: `record` keeps one.
+                build
+                    .packages
+                    .entry(manifest)
+                    .or_default()
+                    .record(Diagnostic {
                         level: diagnostic["level"].as_str().unwrap_or("").to_string(),
                         code: diagnostic["code"]["code"].as_str().map(str::to_string),
                         rendered: rendered.to_string(),
                     });
-                }
             }
         }
         Some("build-finished") => build.success = message["success"].as_bool() == Some(true),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Diagnostic, PackageBuild, KEPT_PER_KIND};
+
+    fn warning(code: &str, text: &str) -> Diagnostic {
+        Diagnostic {
+            level: "warning".into(),
+            code: Some(code.into()),
+            rendered: text.into(),
+        }
+    }
+
+    #[test]
+    fn a_flood_of_one_kind_pushes_out_no_other() {
+        let mut package = PackageBuild::default();
+        for i in 0..1000 {
+            package.record(warning("unused_variables", &format!("unused `x{i}`")));
+        }
+        package.record(warning("unused_variables", "unused `x0`"));
+        package.record(warning("clippy::let_underscore_future", "a future dropped"));
+        let kept = |code: &str| {
+            package
+                .diagnostics
+                .iter()
+                .filter(|d| d.code.as_deref() == Some(code))
+                .count()
+        };
+        assert_eq!(kept("unused_variables"), KEPT_PER_KIND);
+        assert_eq!(kept("clippy::let_underscore_future"), 1);
+        assert_eq!(
+            package.omitted,
+            1000 - KEPT_PER_KIND,
+            "a repeat is not counted"
+        );
+        assert!(package.rendered().ends_with("are not shown)\n"));
     }
 }
