@@ -112,6 +112,26 @@ fn each_student_gets_the_grade_their_code_deserves() {
     );
     // mia: solved the first kata, never handed in the second.
     hand_in(&sandbox, class, "mia", LAZY, &solved(LAZY));
+    // lou: right code, and a constructor that sleeps whenever a test binary lists its tests:
+    // listing runs the submission's code, so it is paid from the submission's time.
+    let sleepy = "\n#[used]\n#[link_section = \".init_array\"]\n\
+        static NAP: extern \"C\" fn() = nap;\n\
+        extern \"C\" fn nap() { if std::env::args().any(|a| a == \"--list\") { \
+        std::thread::sleep(std::time::Duration::from_secs(600)); } }\n";
+    hand_in(
+        &sandbox,
+        class,
+        "lou",
+        LAZY,
+        &format!("{}{sleepy}", solved(LAZY)),
+    );
+    hand_in(
+        &sandbox,
+        class,
+        "lou",
+        QUEUE,
+        &format!("{}{sleepy}", solved(QUEUE)),
+    );
 
     let out = sandbox.path("grades");
     let run = sandbox.checker(&[
@@ -155,6 +175,19 @@ fn each_student_gets_the_grade_their_code_deserves() {
     );
     assert_eq!(statuses(&results, "hank", QUEUE), ["missing"; 7]);
     assert_eq!(statuses(&results, "nico", LAZY), ["did-not-compile"; 4]);
+    // lou's first listing used up the 4 s: the second was never started.
+    assert_eq!(score("lou"), 0);
+    let lou_queue = results["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["student"] == "lou" && t["kata"] == QUEUE)
+        .map(|t| t["message"].as_str().unwrap_or_default().to_string())
+        .collect::<Vec<_>>();
+    assert!(
+        lou_queue.iter().all(|m| m.starts_with("not run:")),
+        "{lou_queue:?}"
+    );
     assert_eq!(score("eve"), 0, "exit(0) in the code is not a pass");
     let eve_review = student(&results, "eve")["review"].to_string();
     assert!(

@@ -170,9 +170,22 @@ pub async fn check(
 
     let mut jobs = Vec::new();
     let mut unlisted: Vec<Option<Unlisted>> = checks.iter().map(|_| None).collect();
+    // Listing a binary's tests runs code of the submission's too: it is paid from the same time.
+    let budgets = Budgets::new(checks, options.group_budget);
     for (index, package) in compiled.iter().enumerate() {
         for binary in package.map_or(&[][..], |p| &p.test_binaries) {
-            match list_tests(&checks[index], binary, options).await {
+            let check = &checks[index];
+            if let Some(budget) = budgets.exhausted(check) {
+                unlisted[index] = Some(Unlisted {
+                    status: TestStatus::TimedOut,
+                    message: out_of_time(budget),
+                });
+                continue;
+            }
+            let started = std::time::Instant::now();
+            let listing = list_tests(check, binary, options).await;
+            budgets.spend(check, started.elapsed());
+            match listing {
                 Ok((names, listed)) => jobs.extend(names.into_iter().map(|name| Job {
                     check: index,
                     binary: binary.clone(),
@@ -185,7 +198,7 @@ pub async fn check(
     }
 
     reporter.event(&Event::RunStarted { tests: jobs.len() });
-    let mut results = run_tests(checks, jobs, options, reporter).await;
+    let mut results = run_tests(checks, jobs, options, &budgets, reporter).await;
 
     let mut reports = Vec::new();
     for (index, check) in checks.iter().enumerate() {
@@ -350,22 +363,19 @@ async fn run_tests(
     checks: &[Check<'_>],
     jobs: Vec<Job>,
     options: &Options,
+    budgets: &Budgets,
     reporter: &mut dyn Reporter,
 ) -> Vec<Vec<TestResult>> {
     let mut results: Vec<Vec<TestResult>> = checks.iter().map(|_| Vec::new()).collect();
-    let budgets = Budgets::new(checks, options.group_budget);
     let mut finished = stream::iter(jobs)
-        .map(|job| {
-            let budgets = &budgets;
-            async move {
-                let check = &checks[job.check];
-                let result = match budgets.exhausted(check) {
-                    Some(budget) => out_of_budget(check, &job, budget),
-                    None => run_one(check, &job, options).await,
-                };
-                budgets.spend(check, result.duration);
-                (job.check, result)
-            }
+        .map(|job| async move {
+            let check = &checks[job.check];
+            let result = match budgets.exhausted(check) {
+                Some(budget) => out_of_budget(check, &job, budget),
+                None => run_one(check, &job, options).await,
+            };
+            budgets.spend(check, result.duration);
+            (job.check, result)
         })
         .buffer_unordered(options.jobs);
     while let Some((index, result)) = finished.next().await {
@@ -411,14 +421,20 @@ impl Budgets {
     }
 }
 
+/// Why a test did not run once its group's time was used up. Grading's reuse of identical
+/// submissions knows such results by the `not run:` they start with.
+fn out_of_time(budget: Duration) -> String {
+    format!(
+        "not run: the submission used up its time limit of {}s on earlier tests",
+        budget.as_secs()
+    )
+}
+
 fn out_of_budget(check: &Check<'_>, job: &Job, budget: Duration) -> TestResult {
     TestResult {
         name: job.name.clone(),
         status: TestStatus::TimedOut,
-        message: Some(format!(
-            "not run: the submission used up its time limit of {}s on earlier tests",
-            budget.as_secs()
-        )),
+        message: Some(out_of_time(budget)),
         output: String::new(),
         duration: Duration::ZERO,
         points: 0,
